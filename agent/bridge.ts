@@ -1,0 +1,214 @@
+/**
+ * The wiring of a running bridge: Connection (bytes) -> AgentSession (frames) -> AgentStream
+ * -> Executor, plus heartbeats, state for /healthz, and the drain on shutdown. The only module
+ * that knows all of them.
+ */
+import { EventEmitter } from 'node:events'
+import type { ErrorCode } from '../protocol/errors.js'
+import type { HelloFrame, PeerLimits } from '../protocol/frames.js'
+import { CLOSE_CODE, PROTOCOL_VERSIONS, subprotocolOf } from '../protocol/version.js'
+import type { ConnectFailure } from './connect-errors.js'
+import { Connection, type ConnectionOptions as SocketOptions } from './connection.js'
+import { AgentSession, type SessionOptions } from './dispatcher.js'
+import type { Logger } from './logger.js'
+
+export type BridgeState = 'connecting' | 'connected' | 'rejected' | 'draining' | 'stopped'
+
+export interface BridgeOptions {
+  readonly name: string
+  readonly socket: Omit<SocketOptions, 'protocols'>
+  readonly limits: PeerLimits
+  readonly agentVersion: string
+  readonly capabilities: readonly string[]
+  readonly streamContext: SessionOptions['streamContext']
+  readonly heartbeatInterval: number
+  readonly handshakeTimeout: number
+  readonly log: Logger
+}
+
+export interface BridgeStatus {
+  readonly state: BridgeState
+  readonly reason?: string
+  readonly session?: string
+  readonly since: number
+  readonly rttMs?: number
+  readonly inFlight: number
+  readonly reconnects: number
+}
+
+/** Events: 'state' (status), 'stream' (outcome, bytesIn, bytesOut, durationMs), 'rtt' (ms), 'failure' (ConnectFailure). */
+export class Bridge extends EventEmitter {
+  readonly #options: BridgeOptions
+  readonly #log: Logger
+  readonly #connection: Connection
+  #session: AgentSession | undefined
+  #state: BridgeState = 'connecting'
+  #reason: string | undefined
+  #since = Date.now()
+  #sessionId: string | undefined
+  #rtt: number | undefined
+  #reconnects = 0
+  #lastFailureKind: string | undefined
+  #heartbeat: NodeJS.Timeout | undefined
+  #handshakeTimer: NodeJS.Timeout | undefined
+  #idle: (() => void) | undefined
+
+  constructor (options: BridgeOptions) {
+    super()
+    this.#options = options
+    this.#log = options.log
+    this.#connection = new Connection({ ...options.socket, protocols: PROTOCOL_VERSIONS.map(subprotocolOf) }, {
+      onOpen: () => this.#onOpen(),
+      onMessage: (data) => this.#session?.receive(data),
+      onClose: (code, reason) => this.#onClose(code, reason),
+      onFailure: (failure) => this.#onFailure(failure)
+    })
+  }
+
+  get status (): BridgeStatus {
+    return {
+      state: this.#state,
+      reason: this.#reason,
+      session: this.#sessionId,
+      since: this.#since,
+      rttMs: this.#rtt,
+      inFlight: this.#session?.inFlight ?? 0,
+      reconnects: this.#reconnects
+    }
+  }
+
+  start (): void {
+    this.#connection.start()
+    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatInterval)
+  }
+
+  /**
+   * Stops taking new calls, tells the cloud, waits for in-flight calls up to `timeoutMs`, then
+   * closes. Resolves with the number of calls still running when the wait ended.
+   */
+  async drain (timeoutMs: number): Promise<number> {
+    this.#setState('draining', 'shutting down')
+    const session = this.#session
+    if (session !== undefined && session.welcomed && session.inFlight > 0) {
+      session.drain()
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs)
+        this.#idle = () => { clearTimeout(timer); resolve() }
+      })
+    }
+    const left = this.#session?.inFlight ?? 0
+    this.stop()
+    return left
+  }
+
+  /** Closes at once, aborting whatever is in flight. */
+  stop (): void {
+    if (this.#state === 'stopped') return
+    this.#setState('stopped', 'stopped')
+    clearInterval(this.#heartbeat)
+    clearTimeout(this.#handshakeTimer)
+    this.#session?.abandon('BRIDGE_DISCONNECTED', 'the bridge stopped')
+    this.#session = undefined
+    this.#connection.stop(CLOSE_CODE.normal, 'bridge stopped')
+  }
+
+  #hello (): HelloFrame {
+    const { name, agentVersion, capabilities, limits } = this.#options
+    return { type: 'hello', versions: PROTOCOL_VERSIONS, name, agent: agentVersion, capabilities, limits }
+  }
+
+  #onOpen (): void {
+    const session = new AgentSession((message) => this.#connection.send(message), {
+      hello: this.#hello(),
+      limits: this.#options.limits,
+      streamContext: this.#options.streamContext
+    }, {
+      welcomed: (welcome) => {
+        clearTimeout(this.#handshakeTimer)
+        this.#sessionId = welcome.session
+        this.#lastFailureKind = undefined
+        if (this.#state !== 'draining' && this.#state !== 'stopped') this.#setState('connected', undefined)
+        this.#log.info({ bridge: this.#options.name, session: welcome.session, version: welcome.version }, 'connected')
+      },
+      ended: (code, message, byPeer) => this.#onSessionEnded(code, message, byPeer),
+      rtt: (ms) => { this.#rtt = ms; this.emit('rtt', ms) },
+      streamClosed: (id, outcome, bytesIn, bytesOut, durationMs) => {
+        if (outcome !== 'OK') this.#log.debug({ bridge: this.#options.name, stream: id, code: outcome }, 'call failed')
+        this.emit('stream', outcome, bytesIn, bytesOut, durationMs)
+        if (this.#session?.inFlight === 0) this.#idle?.()
+      }
+    })
+    this.#session = session
+    session.open()
+    this.#handshakeTimer = setTimeout(() => {
+      this.#log.warn({ bridge: this.#options.name }, 'no WELCOME from the cloud in time; reconnecting')
+      this.#connection.reconnect(CLOSE_CODE.protocolError, 'handshake timeout', true)
+    }, this.#options.handshakeTimeout)
+  }
+
+  #onSessionEnded (code: ErrorCode, message: string, byPeer: boolean): void {
+    const bridge = this.#options.name
+    if (code === 'SHUTDOWN' && byPeer) {
+      // Orderly: the cloud closes the socket when its calls are done; we reconnect then.
+      this.#log.info({ bridge, code }, 'the cloud is shutting down; will reconnect')
+      return
+    }
+    if (code === 'UNSUPPORTED_VERSION') {
+      this.#connection.markRefused()
+      this.#log.error({ bridge, code }, `no protocol version in common with the cloud: ${message}`)
+    } else {
+      this.#log.warn({ bridge, code, byPeer }, `session ended: ${message}`)
+    }
+    this.#connection.reconnect(CLOSE_CODE.protocolError, code)
+  }
+
+  #onClose (code: number, reason: string): void {
+    clearTimeout(this.#handshakeTimer)
+    const hadSession = this.#session?.welcomed === true
+    this.#session?.abandon('BRIDGE_DISCONNECTED', 'the connection to the cloud was lost')
+    this.#session = undefined
+    this.#sessionId = undefined
+    if (this.#state === 'stopped') return
+    if (hadSession) {
+      this.#reconnects++
+      this.#log.warn({ bridge: this.#options.name, closeCode: code, reason }, 'disconnected; reconnecting')
+    }
+    if (this.#state !== 'draining' && this.#state !== 'rejected') this.#setState('connecting', `disconnected (${code}${reason === '' ? '' : ' ' + reason})`)
+    this.#idle?.()
+  }
+
+  #onFailure (failure: ConnectFailure): void {
+    if (this.#state === 'stopped') return
+    const bridge = this.#options.name
+    const repeated = this.#lastFailureKind === failure.kind
+    this.#lastFailureKind = failure.kind
+    if (failure.kind === 'rejected') {
+      if (!repeated) this.#log.error({ bridge, code: 'rejected' }, `credentials rejected: ${failure.message}; check --client-id and the secret`)
+      if (this.#state !== 'draining') this.#setState('rejected', failure.message)
+    } else {
+      this.#log[repeated ? 'debug' : 'warn']({ bridge, code: failure.kind, detail: failure.detail }, failure.message)
+      if (this.#state !== 'draining') this.#setState('connecting', failure.message)
+    }
+    this.emit('failure', failure)
+  }
+
+  #beat (): void {
+    const session = this.#session
+    if (session === undefined || !session.welcomed) return
+    const silentFor = performance.now() - session.lastSeen
+    if (silentFor > 2 * this.#options.heartbeatInterval) {
+      this.#log.warn({ bridge: this.#options.name, silentMs: Math.round(silentFor) }, 'the cloud stopped answering heartbeats; reconnecting')
+      this.#connection.reconnect(CLOSE_CODE.heartbeatTimeout, 'heartbeat timeout', true)
+      return
+    }
+    session.ping()
+  }
+
+  #setState (state: BridgeState, reason: string | undefined): void {
+    if (this.#state === state && this.#reason === reason) return
+    this.#state = state
+    this.#reason = reason
+    this.#since = Date.now()
+    this.emit('state', this.status)
+  }
+}

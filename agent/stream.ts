@@ -1,0 +1,171 @@
+/**
+ * One call on the agent: a REQUEST frame in, a response out. It checks the target, builds the
+ * headers, runs the executor, and is the executor's sink: the response head becomes a RESPONSE
+ * frame, body chunks become DATA within the cloud's credit, a failure becomes a RESET. Request
+ * body DATA from the cloud feeds a RequestBody whose consumption returns credit.
+ */
+import { OutbridgeError, codeOf, type ErrorCode } from '../protocol/errors.js'
+import type { HeaderList, RequestFrame } from '../protocol/frames.js'
+import { ReceiveWindow } from '../protocol/flow-control.js'
+import type { FrameWriter } from '../protocol/frame-writer.js'
+import { StreamSender } from '../protocol/stream-sender.js'
+import type { Executor, ResponseSink } from './executor.js'
+import { requestHeadersForTarget, responseHeadersForCloud } from './headers.js'
+import type { TargetPolicy } from './policy.js'
+import { RequestBody } from './request-body.js'
+
+/** What every stream of a session shares. */
+export interface StreamContext {
+  readonly writer: FrameWriter
+  readonly policy: TargetPolicy
+  readonly executor: Executor
+  /** Header to add for a named local credential; undefined when unknown. */
+  readonly credentialHeader: (name: string) => Promise<readonly [string, string] | undefined>
+  /** Credit the agent grants per stream for request bodies, in bytes. */
+  readonly receiveWindow: number
+  /** Credit the cloud grants per stream for response bodies, in bytes. */
+  readonly sendWindow: number
+  readonly maxFrameBytes: number
+  readonly maxBodyBytes: number
+  /** Timeout for calls that name none, in ms. */
+  readonly defaultTimeout: number
+}
+
+export interface StreamObserver {
+  /** The stream is over (both directions done or reset); remove it. */
+  closed (stream: AgentStream, outcome: ErrorCode | 'OK', bytesIn: number, bytesOut: number, durationMs: number): void
+}
+
+export class AgentStream implements ResponseSink {
+  readonly id: number
+  readonly #ctx: StreamContext
+  readonly #observer: StreamObserver
+  readonly #abort = new AbortController()
+  readonly #window: ReceiveWindow
+  readonly #sender: StreamSender
+  #body: RequestBody | undefined
+  #resume: (() => void) | undefined
+  readonly #startedAt = performance.now()
+  #bytesIn = 0
+  #bytesOut = 0
+  #closed = false
+
+  constructor (id: number, ctx: StreamContext, observer: StreamObserver) {
+    this.id = id
+    this.#ctx = ctx
+    this.#observer = observer
+    this.#window = new ReceiveWindow(ctx.receiveWindow)
+    this.#sender = new StreamSender(id, ctx.writer, ctx.sendWindow, ctx.maxFrameBytes, () => this.#onDrain())
+  }
+
+  /** Starts the call described by `frame`. Never throws: every failure becomes a RESET. */
+  start (frame: RequestFrame): void {
+    if (!frame.end) {
+      this.#body = new RequestBody((n) => this.#consumed(n))
+    }
+    this.#prepare(frame).then((exec) => {
+      if (this.#closed) return
+      this.#ctx.executor.execute(exec, this, this.#abort.signal)
+    }, (err: unknown) => {
+      this.fail(codeOf(err), err instanceof OutbridgeError ? err.message : 'the call could not be prepared')
+    })
+  }
+
+  async #prepare (frame: RequestFrame): Promise<Parameters<Executor['execute']>[0]> {
+    const target = await this.#ctx.policy.check(frame.url)
+    let extra: string[] | undefined
+    if (frame.credential !== undefined) {
+      const header = await this.#ctx.credentialHeader(frame.credential)
+      if (header === undefined) throw new OutbridgeError('UNKNOWN_CREDENTIAL', `no credential named "${frame.credential}" on this bridge`)
+      extra = [header[0], header[1]]
+    }
+    const headers = requestHeadersForTarget(frame.headers, target, extra)
+    const timeoutMs = frame.timeoutMs > 0 ? frame.timeoutMs : this.#ctx.defaultTimeout
+    return { method: frame.method, target, headers, body: this.#body, timeoutMs }
+  }
+
+  /** DATA from the cloud: request body bytes. */
+  onData (chunk: Uint8Array, end: boolean): void {
+    if (this.#closed) return
+    if (this.#body === undefined) { this.#reset('PROTOCOL_ERROR', 'DATA after the request ended'); return }
+    if (!this.#window.receive(chunk.byteLength)) { this.#reset('PROTOCOL_ERROR', 'DATA beyond the granted window'); return }
+    this.#bytesIn += chunk.byteLength
+    if (this.#bytesIn > this.#ctx.maxBodyBytes) { this.#reset('BODY_TOO_LARGE', `the request body exceeds ${this.#ctx.maxBodyBytes} bytes`); return }
+    if (chunk.byteLength > 0) this.#body.push(chunk)
+    if (end) {
+      this.#body.end()
+      this.#body = undefined
+    }
+  }
+
+  /** WINDOW from the cloud: more credit for the response body. */
+  onWindow (increment: number): void {
+    if (!this.#closed && !this.#sender.grant(increment)) this.#reset('PROTOCOL_ERROR', 'WINDOW overflow')
+  }
+
+  /** RESET from the cloud (the caller went away): abort the target request. */
+  onReset (code: ErrorCode, message: string): void {
+    if (this.#closed) return
+    this.#abort.abort(new OutbridgeError(code, message))
+    this.#close(code)
+  }
+
+  /** The session is gone: abort without sending anything. */
+  abandon (code: ErrorCode, message: string): void {
+    this.onReset(code, message)
+  }
+
+  head (status: number, headers: HeaderList): void {
+    if (this.#closed) return
+    this.#ctx.writer.write({ type: 'response', stream: this.id, end: false, status, headers: responseHeadersForCloud(headers) })
+  }
+
+  data (chunk: Buffer, resume: () => void): boolean {
+    if (this.#closed) return true
+    this.#bytesOut += chunk.byteLength
+    if (this.#bytesOut > this.#ctx.maxBodyBytes) {
+      this.fail('BODY_TOO_LARGE', `the response body exceeds ${this.#ctx.maxBodyBytes} bytes`)
+      return true
+    }
+    if (this.#sender.write(chunk)) return true
+    this.#resume = resume
+    return false
+  }
+
+  end (): void {
+    if (this.#closed) return
+    this.#sender.end()
+    if (this.#sender.ended) this.#close('OK')
+  }
+
+  fail (code: ErrorCode, message: string): void {
+    if (this.#closed) return
+    this.#abort.abort(new OutbridgeError(code, message))
+    this.#reset(code, message)
+  }
+
+  #reset (code: ErrorCode, message: string): void {
+    if (this.#closed) return
+    this.#ctx.writer.write({ type: 'reset', stream: this.id, code, message })
+    this.#abort.abort(new OutbridgeError(code, message))
+    this.#close(code)
+  }
+
+  #close (outcome: ErrorCode | 'OK'): void {
+    this.#closed = true
+    this.#body?.destroy(new OutbridgeError(outcome === 'OK' ? 'CANCELLED' : outcome, 'stream closed'))
+    this.#observer.closed(this, outcome, this.#bytesIn, this.#bytesOut, performance.now() - this.#startedAt)
+  }
+
+  #consumed (bytes: number): void {
+    const increment = this.#window.consume(bytes)
+    if (increment > 0 && !this.#closed) this.#ctx.writer.write({ type: 'window', stream: this.id, increment })
+  }
+
+  #onDrain (): void {
+    const resume = this.#resume
+    this.#resume = undefined
+    resume?.()
+    if (this.#sender.ended) this.#close('OK')
+  }
+}

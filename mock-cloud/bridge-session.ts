@@ -1,0 +1,222 @@
+/**
+ * The cloud's side of one bridge session: HELLO/WELCOME and version choice, heartbeats both
+ * ways, the table of calls, and the routing of frames to them. It owns one authenticated ws
+ * socket; the API layer opens calls through `open`.
+ */
+import { randomUUID } from 'node:crypto'
+import type WebSocket from 'ws'
+import { decodeMessage, type DecodedFrame } from '../protocol/codec.js'
+import { OutbridgeError } from '../protocol/errors.js'
+import { FrameWriter } from '../protocol/frame-writer.js'
+import type { HelloFrame, PeerLimits } from '../protocol/frames.js'
+import { CLOSE_CODE, negotiateVersion, PROTOCOL_VERSIONS } from '../protocol/version.js'
+import type { Logger } from '../agent/logger.js'
+import { TunnelCall, type CallHandler, type CallRequest } from './tunnel-call.js'
+
+/** Extra wait beyond the agent's own timeout before the cloud gives up on a call, in ms. */
+const CALL_TIMEOUT_GRACE = 5_000
+
+export type SessionState = 'handshake' | 'open' | 'draining' | 'closed'
+
+export interface SessionOptions {
+  readonly clientId: string
+  readonly limits: PeerLimits
+  readonly heartbeatMs: number
+  /** Time allowed between the upgrade and HELLO, in ms. */
+  readonly helloTimeout: number
+  /** Cloud-side wait for a response head when a call names no timeout, in ms. */
+  readonly defaultCallTimeout: number
+  readonly log: Logger
+}
+
+export interface SessionEvents {
+  ready (session: BridgeSession): void
+  closed (session: BridgeSession): void
+  changed (session: BridgeSession): void
+}
+
+export class BridgeSession {
+  readonly id = randomUUID()
+  readonly clientId: string
+  readonly connectedAt = new Date()
+  name = ''
+  agentVersion = ''
+  capabilities: readonly string[] = []
+  state: SessionState = 'handshake'
+  rttMs: number | undefined
+  readonly #ws: WebSocket
+  readonly #options: SessionOptions
+  readonly #events: SessionEvents
+  readonly #calls = new Map<number, TunnelCall>()
+  #writer: FrameWriter
+  #peer: PeerLimits | undefined
+  #nextId = 1
+  #lastSeen = performance.now()
+  #timer: NodeJS.Timeout
+
+  constructor (ws: WebSocket, options: SessionOptions, events: SessionEvents) {
+    this.#ws = ws
+    this.#options = options
+    this.#events = events
+    this.clientId = options.clientId
+    this.#writer = new FrameWriter((m) => this.#send(m), 64 * 1024)
+    ws.on('message', (data: Buffer) => this.#receive(data))
+    ws.on('close', () => this.#closed())
+    ws.on('error', (err) => options.log.debug({ session: this.id, err: err.message }, 'bridge socket error'))
+    this.#timer = setTimeout(() => this.close(CLOSE_CODE.protocolError, 'no HELLO in time'), options.helloTimeout)
+  }
+
+  get inFlight (): number {
+    return this.#calls.size
+  }
+
+  /** Opens a call on this bridge. Throws OutbridgeError('BRIDGE_UNAVAILABLE') when it takes none. */
+  open (request: CallRequest, handler: CallHandler): TunnelCall {
+    if (this.state !== 'open' || this.#peer === undefined) throw new OutbridgeError('BRIDGE_UNAVAILABLE', `bridge "${this.name}" is ${this.state}`)
+    const id = this.#nextId
+    this.#nextId += 2
+    const call = new TunnelCall(id, {
+      writer: this.#writer,
+      sendWindow: this.#peer.initialWindow,
+      receiveWindow: this.#options.limits.initialWindow,
+      maxFrameBytes: Math.min(this.#peer.maxFrameBytes, this.#peer.maxMessageBytes - 64),
+      maxBodyBytes: this.#options.limits.maxBodyBytes,
+      headTimeout: (request.timeoutMs > 0 ? request.timeoutMs : this.#options.defaultCallTimeout) + CALL_TIMEOUT_GRACE,
+      closed: (c) => this.#callClosed(c)
+    }, request, handler)
+    this.#calls.set(id, call)
+    this.#events.changed(this)
+    return call
+  }
+
+  /** Orderly shutdown: GOAWAY, then close once calls are done or `graceMs` passed. */
+  async shutdown (graceMs: number): Promise<void> {
+    if (this.state === 'closed') return
+    this.#writer.write({ type: 'goaway', code: 'SHUTDOWN', message: 'the cloud is shutting down' })
+    this.#writer.flush()
+    this.state = 'draining'
+    const deadline = Date.now() + graceMs
+    while (this.#calls.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    this.close(CLOSE_CODE.goingAway, 'shutdown')
+  }
+
+  close (code: number, reason: string): void {
+    if (this.state === 'closed') return
+    this.#writer.flush()
+    this.#ws.close(code, reason)
+    // A peer that never answers the close handshake must not hold the socket.
+    setTimeout(() => this.#ws.terminate(), 2_000).unref()
+    this.#closed()
+  }
+
+  #send (message: Buffer): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(message)
+  }
+
+  #receive (data: Buffer): void {
+    this.#lastSeen = performance.now()
+    const { frames, error } = decodeMessage(data, { maxFrameBytes: this.#options.limits.maxFrameBytes })
+    for (const frame of frames) {
+      if (this.state === 'closed') return
+      this.#dispatch(frame)
+    }
+    if (error !== undefined && this.state !== 'closed') {
+      const call = this.#calls.get(error.stream)
+      if (call !== undefined) call.fail('PROTOCOL_ERROR', `the bridge sent a malformed frame: ${error.message}`, true)
+      else this.#protocolError(error.message)
+    }
+  }
+
+  #dispatch (frame: DecodedFrame): void {
+    if (this.state === 'handshake' && frame.type !== 'hello') return this.#protocolError(`expected HELLO, got ${frame.type}`)
+    switch (frame.type) {
+      case 'hello': return this.#onHello(frame)
+      case 'response': return this.#call(frame.stream)?.onResponse(frame.status, frame.headers, frame.end)
+      case 'data': return this.#call(frame.stream)?.onData(frame.chunk, frame.end)
+      case 'window': return this.#call(frame.stream)?.onWindow(frame.increment)
+      case 'reset': return this.#call(frame.stream)?.onReset(frame.code, frame.message)
+      case 'ping': return this.#writer.write({ type: 'pong', data: frame.data })
+      case 'pong':
+        this.rttMs = performance.now() - Buffer.from(frame.data).readDoubleBE(0)
+        return undefined
+      case 'goaway':
+        this.state = 'draining'
+        this.#options.log.info({ bridge: this.name, session: this.id, code: frame.code }, 'bridge is draining')
+        this.#events.changed(this)
+        return undefined
+      case 'error':
+        this.#options.log.warn({ bridge: this.name, session: this.id, code: frame.code }, `bridge reported: ${frame.message}`)
+        return undefined
+      case 'unknown':
+        this.#writer.write({ type: 'error', code: 'PROTOCOL_ERROR', message: `unknown frame type ${frame.typeId}` })
+        return undefined
+      case 'welcome':
+      case 'request':
+        return this.#protocolError(`a bridge may not send ${frame.type.toUpperCase()}`)
+    }
+  }
+
+  #call (id: number): TunnelCall | undefined {
+    const call = this.#calls.get(id)
+    if (call === undefined && (id >= this.#nextId || id % 2 === 0)) this.#protocolError(`frame for stream ${id}, which was never opened`)
+    return call
+  }
+
+  #onHello (hello: HelloFrame): void {
+    if (this.state !== 'handshake') return this.#protocolError('a second HELLO')
+    clearTimeout(this.#timer)
+    this.name = hello.name
+    this.agentVersion = hello.agent
+    this.capabilities = hello.capabilities
+    const version = negotiateVersion(hello.versions)
+    if (version === undefined) {
+      const message = `no protocol version in common: the bridge speaks ${hello.versions.join(', ')}, the cloud ${PROTOCOL_VERSIONS.join(', ')}`
+      this.#options.log.warn({ bridge: hello.name, session: this.id, code: 'UNSUPPORTED_VERSION' }, message)
+      this.#writer.write({ type: 'goaway', code: 'UNSUPPORTED_VERSION', message })
+      this.close(CLOSE_CODE.unsupportedVersion, 'unsupported protocol version')
+      return
+    }
+    this.#peer = hello.limits
+    this.#writer.flush()
+    this.#writer = new FrameWriter((m) => this.#send(m), hello.limits.maxMessageBytes)
+    this.#writer.write({ type: 'welcome', version, session: this.id, heartbeatMs: this.#options.heartbeatMs, limits: this.#options.limits })
+    this.state = 'open'
+    this.#timer = setInterval(() => this.#beat(), this.#options.heartbeatMs)
+    this.#events.ready(this)
+  }
+
+  #beat (): void {
+    if (performance.now() - this.#lastSeen > 2 * this.#options.heartbeatMs) {
+      this.#options.log.warn({ bridge: this.name, session: this.id }, 'bridge stopped answering heartbeats; dropping it')
+      this.#ws.terminate()
+      this.#closed()
+      return
+    }
+    const data = Buffer.allocUnsafe(8)
+    data.writeDoubleBE(performance.now())
+    this.#writer.write({ type: 'ping', data })
+  }
+
+  #protocolError (message: string): void {
+    this.#options.log.warn({ bridge: this.name, session: this.id, code: 'PROTOCOL_ERROR' }, message)
+    this.#writer.write({ type: 'goaway', code: 'PROTOCOL_ERROR', message })
+    this.close(CLOSE_CODE.protocolError, 'protocol error')
+  }
+
+  #callClosed (call: TunnelCall): void {
+    this.#calls.delete(call.id)
+    this.#events.changed(this)
+  }
+
+  #closed (): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    clearTimeout(this.#timer)
+    clearInterval(this.#timer)
+    this.#writer.discard()
+    for (const call of [...this.#calls.values()]) call.fail('BRIDGE_DISCONNECTED', `bridge "${this.name}" disconnected during the call`, false)
+    this.#calls.clear()
+    this.#events.closed(this)
+  }
+}
+

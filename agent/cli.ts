@@ -3,11 +3,8 @@
  * (`options.ts`) and calls the command's library function, loaded only when that command runs.
  * Usage and option errors print one line on stderr and give exit code 2.
  */
-import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { hostname, homedir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseCommandLine, UsageError } from './cli-commands.js'
 import type { CommandName } from './cli-commands.js'
 import {
@@ -16,6 +13,7 @@ import {
   resolveServiceFlags
 } from './options.js'
 import type { HostInfo, OptionSources } from './options.js'
+import { VERSION } from './package-info.js'
 
 /** The process's streams and environment, passed in so the CLI can run inside a test. */
 export interface CliIo {
@@ -98,22 +96,6 @@ const HANDLERS: Readonly<Record<CommandName, Handler>> = {
   }
 }
 
-/** The `version` of the package.json above this file (in the source tree and under dist/ alike). */
-function packageVersion (): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown, version?: unknown }
-      if (pkg.name === 'outbridge' && typeof pkg.version === 'string') return pkg.version
-    } catch {
-      // Not here (or unreadable): look one directory up.
-    }
-    const parent = dirname(dir)
-    if (parent === dir) return 'unknown'
-    dir = parent
-  }
-}
-
 /** The `--config` file (flag, else `OUTBRIDGE_CONFIG`), checked against the command's keys. */
 async function loadConfigFile (command: CommandName, flags: OptionSources['flags'], env: CliIo['env']): Promise<Record<string, unknown>> {
   const path = typeof flags.config === 'string' ? flags.config : env.OUTBRIDGE_CONFIG
@@ -128,13 +110,21 @@ async function loadConfigFile (command: CommandName, flags: OptionSources['flags
   return parseConfigFile(text, path, command === 'mock-cloud' ? CONFIG_KEYS.mockCloud : CONFIG_KEYS.agent)
 }
 
+/** Codes of errors caused by the user's configuration (a key, a rule, a file): exit 2. */
+const CONFIG_ERROR_CODES: ReadonlySet<string> = new Set(['INVALID_KEY', 'INVALID_AUDIENCE', 'INVALID_RULE', 'INVALID_OPTION', 'INVALID_CREDENTIAL'])
+
+function isConfigError (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && CONFIG_ERROR_CODES.has(code)
+}
+
 /**
  * Runs `outbridge` with `args` (without `node` and the script path).
  * @returns the exit code: the command's own, 2 for bad usage or options, 1 for an unexpected error
  */
 export async function main (args: readonly string[], io: CliIo): Promise<number> {
   try {
-    const parsed = parseCommandLine(args, packageVersion())
+    const parsed = parseCommandLine(args, VERSION)
     if (parsed.kind === 'output') {
       io.stdout.write(`${parsed.text}\n`)
       return 0
@@ -144,11 +134,13 @@ export async function main (args: readonly string[], io: CliIo): Promise<number>
     const host = { hostname: hostname(), homedir: homedir() }
     return await HANDLERS[parsed.command]({ sources: { flags, env: io.env, file }, host, name: parsed.name ?? '', io })
   } catch (err) {
-    if (err instanceof UsageError || err instanceof OptionsError) {
-      io.stderr.write(`outbridge: ${err.message}\n`)
+    if (err instanceof UsageError || err instanceof OptionsError || isConfigError(err)) {
+      io.stderr.write(`outbridge: ${(err as Error).message}\n`)
       return 2
     }
-    io.stderr.write(`outbridge: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    // A bug, not a user mistake: one line for the user; the stack only with OUTBRIDGE_DEBUG_STACK.
+    const detail = err instanceof Error ? (io.env.OUTBRIDGE_DEBUG_STACK === '1' ? err.stack ?? err.message : err.message) : String(err)
+    io.stderr.write(`outbridge: unexpected error: ${detail}\n`)
     return 1
   }
 }

@@ -49,7 +49,7 @@ async function startOddTarget (): Promise<Server> {
       ['x-multi', 'two'],
       ['connection', 'keep-alive, x-hop-named'],
       ['x-hop-named', 'dropped because Connection names it'],
-      ['keep-alive', 'timeout=5'],
+      ['keep-alive', 'timeout=7, max=99'],
       ['content-length', '2']
     ])
     res.end('ok')
@@ -209,7 +209,8 @@ describe('/api/relay?url=', () => {
     assert.deepEqual(answer.headers['set-cookie'], ['a=1', 'b=2'])
     assert.equal(answer.headers['x-multi'], 'one, two')
     assert.equal(answer.headers['x-hop-named'], undefined)
-    assert.notEqual(answer.headers['keep-alive'], 'timeout=5')
+    // The cloud may send its own Keep-Alive for its own connection, never the target's.
+    assert.notEqual(answer.headers['keep-alive'], 'timeout=7, max=99')
   })
 })
 

@@ -14,6 +14,7 @@ import type { Logger } from '../agent/logger.js'
 import { TokenVerifier } from './auth.js'
 import { BridgeSession } from './bridge-session.js'
 import { handleCall } from './call-api.js'
+import { handleJobs, type JobsApi } from './jobs-api.js'
 import { sendError, sendJson } from './http-errors.js'
 import { cloudMetrics, type CloudMetrics } from './metrics.js'
 import { BridgeRegistry } from './registry.js'
@@ -41,6 +42,7 @@ export function createCloud (options: CloudOptions): Cloud {
   const { log } = options
   const registry = new BridgeRegistry()
   const metrics = cloudMetrics(registry)
+  const jobs: JobsApi = {}
   const verifier = new TokenVerifier({ clients: options.clients })
   const limits: PeerLimits = { ...DEFAULT_LIMITS, maxBodyBytes: options.maxBodyBytes }
   const wss = new WebSocketServer({
@@ -50,7 +52,7 @@ export function createCloud (options: CloudOptions): Cloud {
     handleProtocols: pickSubprotocol
   })
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    route(req, res, { registry, options, metrics })
+    route(req, res, { registry, options, metrics, jobs })
   }
   const server: Server = options.tls === undefined
     ? createHttpServer(onRequest)
@@ -131,7 +133,7 @@ function rejectUpgrade (socket: Socket, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
 
-interface RouteContext { readonly registry: BridgeRegistry, readonly options: CloudOptions, readonly metrics: CloudMetrics }
+interface RouteContext { readonly registry: BridgeRegistry, readonly options: CloudOptions, readonly metrics: CloudMetrics, readonly jobs: JobsApi }
 
 function route (req: IncomingMessage, res: ServerResponse, ctx: RouteContext): void {
   const { options, registry } = ctx
@@ -150,6 +152,7 @@ function route (req: IncomingMessage, res: ServerResponse, ctx: RouteContext): v
     handleCall(req, res, { registry, maxBufferedBytes: Math.min(options.maxBodyBytes, 64 * 1024 * 1024) }).catch(() => sendError(res, 'INTERNAL_ERROR', 'the call failed'))
     return
   }
+  if (path === '/api/jobs' || path.startsWith('/api/jobs/')) return handleJobs(req, res, ctx.jobs)
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 'METHOD_NOT_ALLOWED', 'use GET')
   if (path === '/api/bridges') return sendJson(res, 200, registry.list())
   if (path === '/metrics') {

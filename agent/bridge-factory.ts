@@ -56,7 +56,8 @@ export async function createBridge (options: AgentOptions, log: Logger): Promise
       credentialHeader,
       receiveWindow: limits.initialWindow,
       maxBodyBytes: options.maxBodyBytes,
-      defaultTimeout: options.requestTimeout
+      defaultTimeout: options.requestTimeout,
+      followRedirects: options.followRedirects
     }
   })
 }

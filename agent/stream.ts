@@ -9,10 +9,25 @@ import type { HeaderList, RequestFrame } from '../protocol/frames.js'
 import { ReceiveWindow } from '../protocol/flow-control.js'
 import type { FrameWriter } from '../protocol/frame-writer.js'
 import { StreamSender } from '../protocol/stream-sender.js'
-import type { Executor, ResponseSink } from './executor.js'
+import type { ExecRequest, Executor, ResponseSink } from './executor.js'
 import { requestHeadersForTarget, responseHeadersForCloud } from './headers.js'
 import type { TargetPolicy } from './policy.js'
+import { headersForHop, MAX_REDIRECTS, nextHop } from './redirect.js'
 import { RequestBody } from './request-body.js'
+
+/** One request of a call: the first, or a redirect hop. */
+interface Hop {
+  readonly url: string
+  readonly method: string
+  readonly headers: HeaderList
+  readonly credential?: string
+  readonly body?: RequestBody
+  readonly timeoutMs: number
+}
+
+interface RedirectSink extends ResponseSink {
+  readonly abort: AbortController
+}
 
 /** What every stream of a session shares. */
 export interface StreamContext {
@@ -29,6 +44,8 @@ export interface StreamContext {
   readonly maxBodyBytes: number
   /** Timeout for calls that name none, in ms. */
   readonly defaultTimeout: number
+  /** Follow redirects for every call (each hop checked against the rules). */
+  readonly followRedirects: boolean
 }
 
 export interface StreamObserver {
@@ -63,25 +80,61 @@ export class AgentStream implements ResponseSink {
     if (!frame.end) {
       this.#body = new RequestBody((n) => this.#consumed(n))
     }
-    this.#prepare(frame).then((exec) => {
+    const follow = frame.followRedirects === true || this.#ctx.followRedirects
+    const hop: Hop = { url: frame.url, method: frame.method, headers: frame.headers, credential: frame.credential, body: this.#body, timeoutMs: frame.timeoutMs }
+    this.#run(hop, follow ? 0 : -1)
+  }
+
+  /** Runs one hop; `redirects` counts hops followed so far, -1 when redirects are not followed. */
+  #run (hop: Hop, redirects: number): void {
+    this.#prepare(hop).then((exec) => {
       if (this.#closed) return
-      this.#ctx.executor.execute(exec, this, this.#abort.signal)
+      const sink = redirects < 0 || redirects >= MAX_REDIRECTS ? this : this.#redirectSink(hop, redirects)
+      this.#ctx.executor.execute(exec, sink, sink === this ? this.#abort.signal : AbortSignal.any([this.#abort.signal, (sink as RedirectSink).abort.signal]))
     }, (err: unknown) => {
       this.fail(codeOf(err), err instanceof OutbridgeError ? err.message : 'the call could not be prepared')
     })
   }
 
-  async #prepare (frame: RequestFrame): Promise<Parameters<Executor['execute']>[0]> {
-    const target = await this.#ctx.policy.check(frame.url)
+  async #prepare (hop: Hop): Promise<ExecRequest> {
+    const target = await this.#ctx.policy.check(hop.url)
     let extra: string[] | undefined
-    if (frame.credential !== undefined) {
-      const header = await this.#ctx.credentialHeader(frame.credential)
-      if (header === undefined) throw new OutbridgeError('UNKNOWN_CREDENTIAL', `no credential named "${frame.credential}" on this bridge`)
+    if (hop.credential !== undefined) {
+      const header = await this.#ctx.credentialHeader(hop.credential)
+      if (header === undefined) throw new OutbridgeError('UNKNOWN_CREDENTIAL', `no credential named "${hop.credential}" on this bridge`)
       extra = [header[0], header[1]]
     }
-    const headers = requestHeadersForTarget(frame.headers, target, extra)
-    const timeoutMs = frame.timeoutMs > 0 ? frame.timeoutMs : this.#ctx.defaultTimeout
-    return { method: frame.method, target, headers, body: this.#body, timeoutMs }
+    const headers = requestHeadersForTarget(hop.headers, target, extra)
+    const timeoutMs = hop.timeoutMs > 0 ? hop.timeoutMs : this.#ctx.defaultTimeout
+    return { method: hop.method, target, headers, body: hop.body, timeoutMs }
+  }
+
+  /** A sink that turns a followable 3xx into the next hop and passes anything else on. */
+  #redirectSink (hop: Hop, redirects: number): RedirectSink {
+    const abort = new AbortController()
+    const live = (): boolean => !abort.signal.aborted
+    return {
+      abort,
+      head: (status, headers) => {
+        if (!live()) return
+        const next = nextHop(status, headers, hop.url, hop.method, hop.body !== undefined)
+        if (next === undefined) { this.head(status, headers); return }
+        abort.abort(new OutbridgeError('CANCELLED', 'redirect followed'))
+        const sameOrigin = new URL(next.url).origin === new URL(hop.url).origin
+        const keepBody = next.method === hop.method
+        this.#run({
+          url: next.url,
+          method: next.method,
+          headers: headersForHop(hop.headers, sameOrigin, keepBody),
+          credential: sameOrigin ? hop.credential : undefined,
+          body: undefined,
+          timeoutMs: hop.timeoutMs
+        }, redirects + 1)
+      },
+      data: (chunk, resume) => live() ? this.data(chunk, resume) : true,
+      end: () => { if (live()) this.end() },
+      fail: (code, message) => { if (live()) this.fail(code, message) }
+    }
   }
 
   /** DATA from the cloud: request body bytes. */

@@ -52,7 +52,7 @@ async function attempt (options: ConnectionOptions): Promise<Verdict> {
     const session = new AgentSession((m) => ws.send(m), {
       hello: { type: 'hello', versions: PROTOCOL_VERSIONS, name: options.name, agent: VERSION, capabilities: [], limits: DEFAULT_LIMITS },
       limits: DEFAULT_LIMITS,
-      streamContext: { policy: new TargetPolicy([]), executor, credentialHeader: async () => undefined, receiveWindow: DEFAULT_LIMITS.initialWindow, maxBodyBytes: 0, defaultTimeout: 1_000 }
+      streamContext: { policy: new TargetPolicy([]), executor, credentialHeader: async () => undefined, receiveWindow: DEFAULT_LIMITS.initialWindow, maxBodyBytes: 0, defaultTimeout: 1_000, followRedirects: false }
     }, {
       welcomed (w) { welcome = w; session.ping() },
       rtt (ms) { if (welcome !== undefined) finish({ ok: true, session: welcome.session, version: welcome.version, rttMs: ms }) },

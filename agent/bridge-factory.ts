@@ -42,7 +42,7 @@ export async function createBridge (options: AgentOptions, log: Logger): Promise
     handshakeTimeout: options.handshakeTimeout,
     socket: {
       url: options.cloudUrl,
-      token: () => signAgentToken(key, options.clientId, audience),
+      token: () => signAgentToken(key, options.clientId, audience, { ttlSeconds: options.tokenTtl }),
       proxyAgent: proxyAgentFor(proxy, ca, options.insecure),
       ca,
       insecure: options.insecure,

@@ -150,7 +150,7 @@ export class Bridge extends EventEmitter {
     const bridge = this.#options.name
     if (code === 'SHUTDOWN' && byPeer) {
       // Orderly: the cloud closes the socket when its calls are done; we reconnect then.
-      this.#log.info({ bridge, code }, 'the cloud is shutting down; will reconnect')
+      this.#log.info({ bridge, code }, `the cloud is ending the session (${message}); will reconnect`)
       return
     }
     if (code === 'UNSUPPORTED_VERSION') {
@@ -171,7 +171,9 @@ export class Bridge extends EventEmitter {
     if (this.#state === 'stopped') return
     if (hadSession) {
       this.#reconnects++
-      this.#log.warn({ bridge: this.#options.name, closeCode: code, reason }, 'disconnected; reconnecting')
+      // An orderly end (cloud restart, token renewal) is routine; anything else is worth a warning.
+      const orderly = code === CLOSE_CODE.normal || code === CLOSE_CODE.goingAway || code === CLOSE_CODE.tokenExpired
+      this.#log[orderly ? 'info' : 'warn']({ bridge: this.#options.name, closeCode: code, reason }, 'disconnected; reconnecting')
     }
     if (this.#state !== 'draining' && this.#state !== 'rejected') this.#setState('connecting', `disconnected (${code}${reason === '' ? '' : ' ' + reason})`)
     this.#idle?.()

@@ -49,6 +49,7 @@ const CONNECTION: Record<string, Options> = {
   'data-dir': str('state directory: credential store and its key, job outbox', { defaultDescription: A.dataDir }),
   'handshake-timeout': int('TCP + TLS + WebSocket upgrade timeout, ms', A.handshakeTimeout),
   'heartbeat-interval': int('heartbeat period, ms', A.heartbeatInterval),
+  'token-ttl': int('lifetime of each signed login token, seconds', A.tokenTtl),
   ...LOGGING
 }
 
@@ -71,6 +72,7 @@ const MOCK_CLOUD: Record<string, Options> = {
   'api-token': str('bearer token the HTTP API and admin page require (required off loopback)'),
   'max-body-bytes': int('largest body each way, bytes', M.maxBodyBytes),
   'heartbeat-interval': int('heartbeat period, ms', M.heartbeatInterval),
+  reauth: { type: 'boolean', describe: 'end each bridge session when its token expires (close code 4003); bridges reconnect at once', defaultDescription: 'false' },
   ...LOGGING
 }
 

@@ -7,6 +7,7 @@
  */
 import RwsModule from 'reconnecting-websocket'
 import type WebSocket from 'ws'
+import { CLOSE_CODE } from '../protocol/version.js'
 import { Backoff, type BackoffOptions } from './backoff.js'
 import { cloudSocketClass, type CloudSocketOptions } from './cloud-socket.js'
 import { classifyConnectError, type ConnectFailure } from './connect-errors.js'
@@ -43,6 +44,7 @@ export class Connection {
   #rws: ReconnectingWebSocket | undefined
   #authorization = ''
   #lastFailureRejected = false
+  #immediate = false
   #attempts = 0
   #stopped = false
   #wait: { timer: NodeJS.Timeout, resolve: () => void } | undefined
@@ -107,8 +109,9 @@ export class Connection {
   }
 
   async #nextUrl (): Promise<string> {
-    if (this.#attempts > 0) await this.#sleep(this.#backoff.next(Date.now(), this.#lastFailureRejected))
+    if (this.#attempts > 0 && !this.#immediate) await this.#sleep(this.#backoff.next(Date.now(), this.#lastFailureRejected))
     this.#lastFailureRejected = false
+    this.#immediate = false
     this.#attempts++
     try {
       this.#authorization = `Bearer ${await this.#options.token()}`
@@ -137,6 +140,8 @@ export class Connection {
   }
 
   #onClose (code: number, reason: string): void {
+    // The cloud ended the session because its token expired: come back at once with a new one.
+    if (code === CLOSE_CODE.tokenExpired) this.#immediate = true
     this.#handlers.onClose(code, reason)
   }
 

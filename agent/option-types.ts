@@ -32,6 +32,8 @@ export interface ConnectionOptions {
   readonly handshakeTimeout: number
   /** Heartbeat period in ms; a peer silent for two periods is considered dead. @default 10_000 */
   readonly heartbeatInterval: number
+  /** Lifetime of each signed login token, in seconds. @default 60 */
+  readonly tokenTtl: number
 }
 
 /** `outbridge agent`. */
@@ -70,4 +72,6 @@ export interface MockCloudOptions {
   readonly maxBodyBytes: number
   /** Heartbeat period in ms. @default 10_000 */
   readonly heartbeatInterval: number
+  /** End each session when its token expires (close code 4003). @default false */
+  readonly reauth: boolean
 }

@@ -29,6 +29,7 @@ export const AGENT_DEFAULTS = Object.freeze({
   dataDir: '~/.outbridge',
   logLevel: 'info' as LogLevel,
   handshakeTimeout: 10_000,
+  tokenTtl: 60,
   heartbeatInterval: 10_000,
   allow: Object.freeze([]) as readonly string[],
   maxBodyBytes: 1_073_741_824,
@@ -45,11 +46,12 @@ export const MOCK_CLOUD_DEFAULTS = Object.freeze({
   clients: Object.freeze([]) as MockCloudOptions['clients'],
   logLevel: 'info' as LogLevel,
   maxBodyBytes: 1_073_741_824,
-  heartbeatInterval: 10_000
+  heartbeatInterval: 10_000,
+  reauth: false
 })
 
 const CONNECTION_KEYS = ['cloudUrl', 'clientId', 'clientSecret', 'clientSecretFile', 'privateKeyFile', 'name', 'caFile',
-  'insecure', 'proxy', 'dataDir', 'logLevel', 'debug', 'handshakeTimeout', 'heartbeatInterval'] as const
+  'insecure', 'proxy', 'dataDir', 'logLevel', 'debug', 'handshakeTimeout', 'heartbeatInterval', 'tokenTtl'] as const
 const AGENT_ONLY_KEYS = ['allow', 'healthPort', 'maxBodyBytes', 'maxStreams', 'requestTimeout', 'followRedirects', 'drainTimeout'] as const
 
 /**
@@ -60,7 +62,7 @@ const AGENT_ONLY_KEYS = ['allow', 'healthPort', 'maxBodyBytes', 'maxStreams', 'r
 export const CONFIG_KEYS = Object.freeze({
   agent: new Set<string>([...CONNECTION_KEYS, ...AGENT_ONLY_KEYS, 'frequency', 'job', 'user']) as ReadonlySet<string>,
   mockCloud: new Set<string>(['host', 'port', 'client', 'tlsCert', 'tlsKey', 'apiToken', 'logLevel', 'debug',
-    'maxBodyBytes', 'heartbeatInterval']) as ReadonlySet<string>
+    'maxBodyBytes', 'heartbeatInterval', 'reauth']) as ReadonlySet<string>
 })
 
 /** Values from the machine that the defaults depend on, passed in to keep resolution pure. */
@@ -130,6 +132,7 @@ export function resolveConnectionOptions (s: OptionSources, host: HostInfo): Res
     dataDir: resolveDataDir(s, host),
     logLevel: resolveLogLevel(s, d.logLevel),
     handshakeTimeout: readInt(s, 'handshakeTimeout', 1) ?? d.handshakeTimeout,
+    tokenTtl: readInt(s, 'tokenTtl', 1, 3600) ?? d.tokenTtl,
     heartbeatInterval: readInt(s, 'heartbeatInterval', 1) ?? d.heartbeatInterval
   }
 }
@@ -218,7 +221,8 @@ export function resolveMockCloudOptions (s: OptionSources, host: HostInfo): Mock
     apiToken,
     logLevel: resolveLogLevel(s, d.logLevel),
     maxBodyBytes: readInt(s, 'maxBodyBytes', 0) ?? d.maxBodyBytes,
-    heartbeatInterval: readInt(s, 'heartbeatInterval', 1) ?? d.heartbeatInterval
+    heartbeatInterval: readInt(s, 'heartbeatInterval', 1) ?? d.heartbeatInterval,
+    reauth: readBool(s, 'reauth') ?? d.reauth
   }
 }
 

@@ -33,7 +33,7 @@ export async function testConnection (options: ConnectionOptions, out: NodeJS.Wr
 
 async function attempt (options: ConnectionOptions): Promise<Verdict> {
   const key = await loadAgentKey({ clientSecret: options.clientSecret, privateKeyFile: options.privateKeyFile })
-  const token = await signAgentToken(key, options.clientId, audienceOf(options.cloudUrl))
+  const token = await signAgentToken(key, options.clientId, audienceOf(options.cloudUrl), { ttlSeconds: options.tokenTtl })
   const ca = readOptionFile('--ca-file', options.caFile, trustedCas)
   const Socket = cloudSocketClass({
     authorization: () => `Bearer ${token}`,

@@ -24,6 +24,11 @@ export interface SessionOptions {
   readonly heartbeatMs: number
   /** Time allowed between the upgrade and HELLO, in ms. */
   readonly helloTimeout: number
+  /**
+   * When set, the session ends when its token expires (ms since the epoch): GOAWAY, then close
+   * code 4003 once its calls are done, and the bridge reconnects at once with a fresh token.
+   */
+  readonly expiresAt?: number
   /** Cloud-side wait for a response head when a call names no timeout, in ms. */
   readonly defaultCallTimeout: number
   readonly log: Logger
@@ -53,6 +58,8 @@ export class BridgeSession {
   #nextId = 1
   #lastSeen = performance.now()
   #timer: NodeJS.Timeout
+  #expiry: NodeJS.Timeout | undefined
+  #shuttingDown = false
 
   constructor (ws: WebSocket, options: SessionOptions, events: SessionEvents) {
     this.#ws = ws
@@ -90,14 +97,21 @@ export class BridgeSession {
   }
 
   /** Orderly shutdown: GOAWAY, then close once calls are done or `graceMs` passed. */
-  async shutdown (graceMs: number): Promise<void> {
-    if (this.state === 'closed') return
-    this.#writer.write({ type: 'goaway', code: 'SHUTDOWN', message: 'the cloud is shutting down' })
+  async shutdown (graceMs: number, code: number = CLOSE_CODE.goingAway, reason = 'shutdown'): Promise<void> {
+    if (this.state === 'closed' || this.#shuttingDown) return
+    this.#shuttingDown = true
+    this.#writer.write({ type: 'goaway', code: 'SHUTDOWN', message: reason === 'shutdown' ? 'the cloud is shutting down' : reason })
     this.#writer.flush()
     this.state = 'draining'
     const deadline = Date.now() + graceMs
-    while (this.#calls.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-    this.close(CLOSE_CODE.goingAway, 'shutdown')
+    this.#events.changed(this)
+    while (this.#calls.size > 0 && Date.now() < deadline && this.#ws.readyState === this.#ws.OPEN) await new Promise((resolve) => setTimeout(resolve, 20))
+    this.close(code, reason)
+  }
+
+  #expire (): void {
+    this.#options.log.info({ bridge: this.name, session: this.id }, 'token expired; ending the session')
+    this.shutdown(30_000, CLOSE_CODE.tokenExpired, 'token expired').catch(() => {})
   }
 
   close (code: number, reason: string): void {
@@ -182,6 +196,7 @@ export class BridgeSession {
     this.#writer.write({ type: 'welcome', version, session: this.id, heartbeatMs: this.#options.heartbeatMs, limits: this.#options.limits })
     this.state = 'open'
     this.#timer = setInterval(() => this.#beat(), this.#options.heartbeatMs)
+    if (this.#options.expiresAt !== undefined) this.#expiry = setTimeout(() => this.#expire(), Math.max(0, this.#options.expiresAt - Date.now()))
     this.#events.ready(this)
   }
 
@@ -213,6 +228,7 @@ export class BridgeSession {
     this.state = 'closed'
     clearTimeout(this.#timer)
     clearInterval(this.#timer)
+    clearTimeout(this.#expiry)
     this.#writer.discard()
     for (const call of [...this.#calls.values()]) call.fail('BRIDGE_DISCONNECTED', `bridge "${this.name}" disconnected during the call`, false)
     this.#calls.clear()

@@ -1,14 +1,17 @@
 /**
  * `POST /api/call`: a Call-URL as one JSON request and one JSON answer (CONTRACT "Mock cloud
  * HTTP API"). Bodies are buffered here, so they are capped at `maxBufferedBytes`; streaming
- * belongs to the relay endpoints.
+ * belongs to the relay endpoints. Because the request body is held whole, a call refused by a
+ * draining bridge moves to another one (route-call). Each call ends up in the recent calls.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { OutbridgeError, codeOf } from '../protocol/errors.js'
 import type { HeaderList } from '../protocol/frames.js'
 import { sendError, sendJson } from './http-errors.js'
+import { displayUrl } from './recent-calls.js'
 import type { BridgeRegistry } from './registry.js'
 import { readBody } from './read-body.js'
+import { RoutedCall } from './route-call.js'
 
 export interface CallApiOptions {
   readonly registry: BridgeRegistry
@@ -26,55 +29,86 @@ interface CallInput {
   readonly credential?: string
 }
 
+/** Answers one `POST /api/call` and records it in the registry's recent calls. */
 export async function handleCall (req: IncomingMessage, res: ServerResponse, options: CallApiOptions): Promise<void> {
-  let input: CallInput
+  const startedAt = Date.now()
+  const t0 = performance.now()
+  let input: CallInput | undefined
+  let call: RoutedCall | undefined
+  let size = 0
+  let recorded = false
+  function record (status: number | null, code: string | null): void {
+    if (recorded) return
+    recorded = true
+    options.registry.recentCalls.record({
+      startedAt,
+      api: 'call',
+      bridge: call?.session.name ?? null,
+      session: call?.session.id ?? null,
+      attempts: call?.attempts ?? 0,
+      method: input?.method ?? '',
+      url: input === undefined ? '' : displayUrl(input.url),
+      status,
+      code,
+      durationMs: Math.round((performance.now() - t0) * 100) / 100,
+      requestBytes: input?.body?.byteLength ?? 0,
+      responseBytes: size
+    })
+  }
   try {
     // base64 makes the JSON up to 4/3 of the body, plus the envelope.
     const raw = await readBody(req, Math.ceil(options.maxBufferedBytes * 4 / 3) + 64 * 1024)
     input = parseCall(raw)
   } catch (err) {
-    sendError(res, codeOf(err, 'BAD_REQUEST'), err instanceof OutbridgeError ? err.message : 'malformed request')
-    return
-  }
-  let session
-  try {
-    session = options.registry.pick(input.bridge)
-  } catch (err) {
-    sendError(res, codeOf(err), (err as Error).message)
+    const code = codeOf(err, 'BAD_REQUEST')
+    sendError(res, code, err instanceof OutbridgeError ? err.message : 'malformed request')
+    record(null, code)
     return
   }
   const chunks: Uint8Array[] = []
-  let size = 0
   let head: { status: number, headers: HeaderList } | undefined
-  const call = session.open({
-    method: input.method,
-    url: input.url,
-    headers: input.headers,
-    timeoutMs: input.timeoutMs,
-    credential: input.credential,
-    hasBody: input.body !== undefined
-  }, {
-    onHead (status, headers) { head = { status, headers } },
-    onData (chunk, done) {
-      size += chunk.byteLength
-      if (size > options.maxBufferedBytes) {
-        call.fail('BODY_TOO_LARGE', `the response body exceeds ${options.maxBufferedBytes} bytes`, true)
-        return
+  try {
+    call = new RoutedCall(options.registry, {
+      bridge: input.bridge,
+      method: input.method,
+      url: input.url,
+      headers: input.headers,
+      timeoutMs: input.timeoutMs,
+      credential: input.credential,
+      hasBody: input.body !== undefined,
+      body: input.body
+    }, {
+      onHead (status, headers) { head = { status, headers } },
+      onData (chunk, done) {
+        size += chunk.byteLength
+        if (size > options.maxBufferedBytes) {
+          call?.fail('BODY_TOO_LARGE', `the response body exceeds ${options.maxBufferedBytes} bytes`, true)
+          return
+        }
+        chunks.push(Buffer.from(chunk))
+        done()
+      },
+      onEnd () {
+        const body = Buffer.concat(chunks, size)
+        sendJson(res, 200, { status: head?.status, headers: headerObject(head?.headers ?? []), ...encodeBody(body) }, { 'x-outbridge-bridge': call?.session.name ?? '' })
+        record(head?.status ?? null, null)
+      },
+      onError (code, message) {
+        sendError(res, code, message)
+        record(head?.status ?? null, code)
       }
-      chunks.push(Buffer.from(chunk))
-      done()
-    },
-    onEnd () {
-      const body = Buffer.concat(chunks, size)
-      sendJson(res, 200, { status: head?.status, headers: headerObject(head?.headers ?? []), ...encodeBody(body) }, { 'x-outbridge-bridge': session.name })
-    },
-    onError (code, message) { sendError(res, code, message) }
-  })
-  res.on('close', () => { if (!call.done) call.cancel('CANCELLED', 'the caller went away') })
-  if (input.body !== undefined) {
-    call.write(input.body, () => {})
-    call.end()
+    })
+  } catch (err) {
+    const code = codeOf(err)
+    sendError(res, code, (err as Error).message)
+    record(null, code)
+    return
   }
+  res.on('close', function onCallerClose () {
+    if (call === undefined || call.done) return
+    call.cancel('CANCELLED', 'the caller went away')
+    record(head?.status ?? null, 'CANCELLED')
+  })
 }
 
 function parseCall (raw: Buffer): CallInput {

@@ -22,6 +22,7 @@ export async function runMockCloud (options: MockCloudOptions): Promise<number> 
     apiToken: options.apiToken,
     maxBodyBytes: options.maxBodyBytes,
     heartbeatInterval: options.heartbeatInterval,
+    reauth: options.reauth,
     log
   })
   const url = await cloud.listen(options.port, options.host)

@@ -26,6 +26,8 @@ export interface CloudOptions {
   readonly apiToken?: string
   readonly maxBodyBytes: number
   readonly heartbeatInterval: number
+  /** End sessions when their token expires. @default false */
+  readonly reauth?: boolean
   readonly log: Logger
 }
 
@@ -84,6 +86,7 @@ export function createCloud (options: CloudOptions): Cloud {
         heartbeatMs: options.heartbeatInterval,
         helloTimeout: 10_000,
         defaultCallTimeout: 30_000,
+        expiresAt: options.reauth === true ? result.expiresAt : undefined,
         log
       }, {
         ready (s) {

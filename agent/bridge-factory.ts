@@ -13,6 +13,7 @@ import type { AgentOptions } from './option-types.js'
 import { OptionsError } from './option-sources.js'
 import { VERSION } from './package-info.js'
 import { TargetPolicy } from './policy.js'
+import { redactUrl } from './redact.js'
 
 export async function createBridge (options: AgentOptions, log: Logger): Promise<Bridge> {
   const key = await loadAgentKey({ clientSecret: options.clientSecret, privateKeyFile: options.privateKeyFile })
@@ -69,16 +70,5 @@ export function readOptionFile<T> (flag: string, path: string | undefined, read:
   } catch (err) {
     const code = (err as { code?: unknown }).code
     throw new OptionsError(flag, `cannot read ${String(path)} (${typeof code === 'string' ? code : (err as Error).message})`)
-  }
-}
-
-/** A proxy URL without its password, for logs. */
-export function redactUrl (url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password !== '') u.password = '***'
-    return u.href
-  } catch {
-    return '(unparseable proxy URL)'
   }
 }

@@ -72,17 +72,18 @@ function once (sink: ResponseSink): ResponseSink & { readonly done: boolean, rea
 function execute (agent: Dispatcher, request: ExecRequest, outer: ResponseSink, signal: AbortSignal): void {
   const sink = once(outer)
   let controller: Dispatcher.DispatchController | undefined
+  // The sink is told first: aborting makes undici report its own (code-less) error at once,
+  // and the sink keeps only the first terminal call.
   const abort = (): void => {
     const reason = signal.reason as { code?: ErrorCode, message?: string } | undefined
-    const code = reason?.code ?? 'CANCELLED'
-    controller?.abort(Object.assign(new Error(reason?.message ?? 'cancelled'), { code: 'OUTBRIDGE_ABORT' }))
-    sink.fail(code, reason?.message ?? 'the call was cancelled')
+    sink.fail(reason?.code ?? 'CANCELLED', reason?.message ?? 'the call was cancelled')
+    controller?.abort(new Error('aborted by outbridge'))
   }
   if (signal.aborted) { abort(); return }
   signal.addEventListener('abort', abort, { once: true })
   const headTimer = setTimeout(() => {
-    controller?.abort(new Error('timeout'))
     sink.fail('TARGET_TIMEOUT', `the target did not answer within ${request.timeoutMs} ms`)
+    controller?.abort(new Error('timeout'))
   }, request.timeoutMs)
   const finish = (): void => {
     clearTimeout(headTimer)

@@ -10,6 +10,7 @@ import type { AgentOptions, ConnectionOptions, LogLevel, MockCloudOptions } from
 import type { CredentialType } from './credentials.js'
 import type { Frequency } from './run-once.js'
 import { validateRule } from './target-rule.js'
+import { redactUrl } from './redact.js'
 import { flagName, LAYERS, OptionsError, readBool, readInt, readList, readOneOf, readRequired, readString, readStringFrom, readUrl } from './option-sources.js'
 import type { OptionSources } from './option-sources.js'
 
@@ -249,6 +250,7 @@ export function printableOptions (options: ResolvedConnectionOptions | MockCloud
     if (value === undefined) continue
     if (key === 'clientSecret' || key === 'apiToken') out[key] = '***'
     else if (key === 'clients') out[key] = (value as MockCloudOptions['clients']).map(({ id }) => ({ id, secret: '***' }))
+    else if (key === 'proxy') out[key] = redactUrl(String(value))
     else out[key] = value
   }
   return out

@@ -3,15 +3,19 @@
  * `/relay/BRIDGE/SCHEME/HOST:PORT/PATH?QUERY`. The request body streams to the bridge as it
  * arrives and the answer streams back as the target sends it, both ways at once, each paced by
  * its reader: request bytes are read only as the agent grants credit, and credit for response
- * bytes is returned only once the client's socket has taken them.
+ * bytes is returned only once the client's socket has taken them. A call refused by a draining
+ * bridge before any body byte went out moves to another bridge (route-call); each call ends up
+ * in the recent calls.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { OutbridgeError, codeOf } from '../protocol/errors.js'
 import type { HeaderList } from '../protocol/frames.js'
 import { isHttpUrl } from './call-api.js'
 import { sendError } from './http-errors.js'
+import { CallTrace } from './recent-calls.js'
 import type { BridgeRegistry } from './registry.js'
-import type { TunnelCall } from './tunnel-call.js'
+import { RoutedCall } from './route-call.js'
+import type { CallHandler } from './tunnel-call.js'
 
 export interface RelayOptions {
   readonly registry: BridgeRegistry
@@ -26,8 +30,10 @@ export interface RelayTarget {
   readonly timeoutMs: number
 }
 
-// Connection-level headers and the cloud's own controls never travel to the target.
-const DROP = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'expect'])
+// The cloud's own controls never travel to the target. `connection` does travel: the agent drops
+// it together with every header it names (agent/headers.ts), which the cloud cannot do for it
+// once `connection` itself is gone.
+const DROP = new Set(['host', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'expect'])
 
 /** Parses either relay form; throws BAD_REQUEST. */
 export function relayTarget (req: IncomingMessage): RelayTarget {
@@ -74,48 +80,74 @@ function hasBody (req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
+/** Relays one request through a bridge and records it in the registry's recent calls. */
 export function handleRelay (req: IncomingMessage, res: ServerResponse, options: RelayOptions): void {
-  let target: RelayTarget
-  let call: TunnelCall
+  const trace = new CallTrace(options.registry.recentCalls, 'relay')
+  trace.method = req.method ?? 'GET'
+  let call: RoutedCall
   try {
-    target = relayTarget(req)
+    const target = relayTarget(req)
+    trace.url = target.url
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > options.maxBodyBytes) throw new OutbridgeError('BODY_TOO_LARGE', `the request body exceeds ${options.maxBodyBytes} bytes`)
-    const session = options.registry.pick(target.bridge)
     const credential = req.headers['x-outbridge-credential']
-    call = session.open({
-      method: req.method ?? 'GET',
+    call = new RoutedCall(options.registry, {
+      bridge: target.bridge,
+      method: trace.method,
       url: target.url,
       headers: forwardHeaders(req, options.apiToken),
       timeoutMs: target.timeoutMs,
       credential: typeof credential === 'string' ? credential : undefined,
       hasBody: hasBody(req)
-    }, {
-      onHead (status, headers) { res.writeHead(status, headers) },
-      onData (chunk, done) { res.write(chunk, done) },
-      onEnd () { res.end() },
-      onError (code, message) {
-        sendError(res, code, message)
-        req.resume()
-      }
-    })
+    }, streamAnswer(req, res, trace))
   } catch (err) {
-    sendError(res, codeOf(err), (err as Error).message)
+    const code = codeOf(err)
+    sendError(res, code, (err as Error).message)
     req.resume()
+    trace.finish(null, code)
     return
   }
-  res.on('close', () => { if (!call.done) call.cancel('CANCELLED', 'the caller went away') })
-  if (hasBody(req)) pumpRequestBody(req, res, call, options.maxBodyBytes)
+  trace.call = call
+  res.on('close', function onCallerClose () {
+    if (call.done) return
+    call.cancel('CANCELLED', 'the caller went away')
+    trace.finish(trace.status, 'CANCELLED')
+  })
+  if (hasBody(req)) pumpRequestBody(req, res, call, trace, options.maxBodyBytes)
 }
 
-function pumpRequestBody (req: IncomingMessage, res: ServerResponse, call: TunnelCall, limit: number): void {
-  let size = 0
+/** A handler that streams the answer to `res` as it comes, crediting the bridge as `res` takes it. */
+function streamAnswer (req: IncomingMessage, res: ServerResponse, trace: CallTrace): CallHandler {
+  return {
+    onHead (status, headers) {
+      trace.status = status
+      res.writeHead(status, headers)
+    },
+    onData (chunk, done) {
+      trace.responseBytes += chunk.byteLength
+      res.write(chunk, done)
+    },
+    onEnd () {
+      res.end()
+      trace.finish(trace.status, null)
+    },
+    onError (code, message) {
+      sendError(res, code, message)
+      req.resume()
+      trace.finish(trace.status, code)
+    }
+  }
+}
+
+function pumpRequestBody (req: IncomingMessage, res: ServerResponse, call: RoutedCall, trace: CallTrace, limit: number): void {
   const resume = (): void => { req.resume() }
   req.on('data', (chunk: Buffer) => {
-    size += chunk.byteLength
-    if (size > limit) {
-      call.cancel('BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`)
-      sendError(res, 'BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`)
+    trace.requestBytes += chunk.byteLength
+    if (trace.requestBytes > limit) {
+      const message = `the request body exceeds ${limit} bytes`
+      call.cancel('BODY_TOO_LARGE', message)
+      sendError(res, 'BODY_TOO_LARGE', message)
+      trace.finish(trace.status, 'BODY_TOO_LARGE')
       req.removeAllListeners('data')
       req.resume()
       return

@@ -67,8 +67,7 @@ before(async () => {
 
 after(async () => {
   odd.closeAllConnections()
-  odd.close()
-  await cleanup()
+  await Promise.all([new Promise((resolve) => odd.close(resolve)), cleanup()])
 })
 
 async function call (input: Record<string, unknown>): Promise<CallAnswer> {

@@ -49,7 +49,7 @@ const CONNECTION: Record<string, Options> = {
   'data-dir': str('state directory: credential store and its key, job outbox', { defaultDescription: A.dataDir }),
   'handshake-timeout': int('TCP + TLS + WebSocket upgrade timeout, ms', A.handshakeTimeout),
   'heartbeat-interval': int('heartbeat period, ms', A.heartbeatInterval),
-  'token-ttl': int('lifetime of each signed login token, seconds', A.tokenTtl),
+  'token-ttl': int('lifetime of each signed login token, seconds (at most 300)', A.tokenTtl),
   ...LOGGING
 }
 

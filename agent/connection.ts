@@ -79,7 +79,7 @@ export class Connection {
     const rws = this.#rws as unknown as { binaryType: string, addEventListener (type: string, fn: (event: RwsEvent) => void): void }
     rws.binaryType = 'nodebuffer'
     rws.addEventListener('open', () => this.#onOpen())
-    rws.addEventListener('message', (event) => this.#handlers.onMessage(event.data as Buffer))
+    rws.addEventListener('message', (event) => this.#onMessage(event.data))
     rws.addEventListener('error', (event) => this.#onError(event.error, event.message ?? ''))
     rws.addEventListener('close', (event) => this.#onClose(event.code ?? 1006, event.reason ?? ''))
   }
@@ -126,6 +126,12 @@ export class Connection {
       if (this.#stopped) { resolve(); return }
       this.#wait = { timer: setTimeout(() => { this.#wait = undefined; resolve() }, ms), resolve }
     })
+  }
+
+  // The protocol is binary only; a text message (a string from ws) is a peer error, not a crash.
+  #onMessage (data: unknown): void {
+    if (Buffer.isBuffer(data)) this.#handlers.onMessage(data)
+    else this.#handlers.onMessage(Buffer.alloc(0))
   }
 
   #onOpen (): void {

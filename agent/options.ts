@@ -133,7 +133,7 @@ export function resolveConnectionOptions (s: OptionSources, host: HostInfo): Res
     dataDir: resolveDataDir(s, host),
     logLevel: resolveLogLevel(s, d.logLevel),
     handshakeTimeout: readInt(s, 'handshakeTimeout', 1) ?? d.handshakeTimeout,
-    tokenTtl: readInt(s, 'tokenTtl', 1, 3600) ?? d.tokenTtl,
+    tokenTtl: readInt(s, 'tokenTtl', 1, 300) ?? d.tokenTtl,
     heartbeatInterval: readInt(s, 'heartbeatInterval', 1) ?? d.heartbeatInterval
   }
 }

@@ -67,7 +67,10 @@ export class BridgeSession {
     this.#events = events
     this.clientId = options.clientId
     this.#writer = new FrameWriter((m) => this.#send(m), 64 * 1024)
-    ws.on('message', (data: Buffer) => this.#receive(data))
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) this.#receive(data)
+      else this.#protocolError('text messages are not part of the protocol')
+    })
     ws.on('close', () => this.#closed())
     ws.on('error', (err) => options.log.debug({ session: this.id, err: err.message }, 'bridge socket error'))
     this.#timer = setTimeout(() => this.close(CLOSE_CODE.protocolError, 'no HELLO in time'), options.helloTimeout)

@@ -11,12 +11,15 @@ import { validateHead, type HeadType } from './validate.js'
 import { HEAD_LIMITS } from './version.js'
 
 // Records, structured cloning and every extension are off: a head is plain maps, arrays,
-// strings, numbers and booleans, decoded afresh from each message.
-// `skipValues` (absent from msgpackr's typings) leaves out undefined fields instead of encoding
-// them as an extension the decoder refuses.
+// strings, numbers and booleans, decoded afresh from each message. (`skipValues` and
+// `int64AsType: 'auto'` are missing from msgpackr's typings, hence the casts.)
+// skipValues: undefined fields are left out instead of encoded as an extension the decoder refuses.
 const packrOptions = { useRecords: false, structuredClone: false, moreTypes: false, skipValues: [undefined] }
 const packr = new Packr(packrOptions as ConstructorParameters<typeof Packr>[0])
-const unpackr = new Unpackr({ useRecords: false, structuredClone: false, mapsAsObjects: true })
+// int64AsType 'auto': a 64-bit encoding of a small integer (as Go, Rust or Java encoders may
+// write) decodes to a number; only values beyond 2^53 become BigInt, which validation refuses.
+const unpackrOptions = { useRecords: false, structuredClone: false, mapsAsObjects: true, int64AsType: 'auto' }
+const unpackr = new Unpackr(unpackrOptions as ConstructorParameters<typeof Unpackr>[0])
 
 const TYPE_BY_ID: ReadonlyMap<number, FrameTypeName> = new Map(
   Object.entries(FRAME_TYPE).map(([name, id]) => [id, name as FrameTypeName])
@@ -63,7 +66,9 @@ export function encodeFrame (frame: Frame): Buffer[] {
     }
     case 'ping':
     case 'pong': {
+      // Always exactly 8 bytes: short data is zero-padded, never filled from stale memory.
       const buf = header(FRAME_TYPE[frame.type], 0, 0, 8, 8)
+      buf.fill(0, HEADER_BYTES)
       buf.set(frame.data.subarray(0, 8), HEADER_BYTES)
       return [buf]
     }

@@ -1,0 +1,103 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { decodeMessage, encodeMessage } from '../../protocol/codec.js'
+import { FrameWriter } from '../../protocol/frame-writer.js'
+import type { DataFrame, Frame } from '../../protocol/frames.js'
+
+function capture (maxMessageBytes: number): { writer: FrameWriter, messages: Buffer[] } {
+  const messages: Buffer[] = []
+  return { writer: new FrameWriter((m) => messages.push(m), maxMessageBytes), messages }
+}
+
+/** A DATA frame of exactly `size` bytes on the wire (10-byte header + payload). */
+const data = (stream: number, size: number): DataFrame => ({ type: 'data', stream, end: false, chunk: Buffer.alloc(size - 10, stream) })
+const decode = (m: Buffer): Frame[] => {
+  const { frames, error } = decodeMessage(m, { maxFrameBytes: 1 << 20 })
+  assert.equal(error, undefined)
+  return frames as Frame[]
+}
+
+test('frames written in one turn leave as one message, in order, when the turn ends', async () => {
+  const { writer, messages } = capture(1 << 20)
+  const frames: Frame[] = [
+    { type: 'response', stream: 1, end: false, status: 200, headers: [] },
+    { type: 'data', stream: 1, end: false, chunk: Buffer.from('body') },
+    { type: 'window', stream: 3, increment: 10 },
+    { type: 'ping', data: Buffer.alloc(8, 1) },
+    { type: 'data', stream: 1, end: true, chunk: Buffer.alloc(0) }
+  ]
+  for (const f of frames) writer.write(f)
+  assert.equal(messages.length, 0, 'nothing is sent synchronously')
+  await nextTurn()
+  assert.equal(messages.length, 1)
+  assert.deepEqual(messages[0], encodeMessage(frames))
+  assert.deepEqual(decode(messages[0]), frames)
+  await nextTurn()
+  assert.equal(messages.length, 1, 'no empty message follows')
+})
+
+test('each turn gets its own message', async () => {
+  const { writer, messages } = capture(1 << 20)
+  writer.write(data(1, 20))
+  await nextTurn()
+  writer.write(data(3, 20))
+  writer.write(data(5, 20))
+  await nextTurn()
+  assert.deepEqual(messages.map((m) => decode(m).length), [1, 2])
+})
+
+test('flushes early so that no message exceeds maxMessageBytes', async () => {
+  const { writer, messages } = capture(100)
+  for (const stream of [1, 3, 5, 7]) writer.write(data(stream, 30))
+  assert.deepEqual(messages.map((m) => m.byteLength), [90], 'the fourth frame would have made 120 bytes')
+  await nextTurn()
+  assert.deepEqual(messages.map((m) => m.byteLength), [90, 30])
+  assert.deepEqual(messages.flatMap(decode).map((f) => f.type === 'data' ? f.stream : 0), [1, 3, 5, 7])
+})
+
+test('a batch of exactly maxMessageBytes stays one message', async () => {
+  const { writer, messages } = capture(100)
+  writer.write(data(1, 60))
+  writer.write(data(3, 40))
+  assert.equal(messages.length, 0)
+  await nextTurn()
+  assert.deepEqual(messages.map((m) => m.byteLength), [100])
+})
+
+test('a single frame larger than maxMessageBytes goes alone, neither split nor dropped', async () => {
+  const { writer, messages } = capture(100)
+  writer.write(data(1, 20))
+  writer.write(data(3, 150))
+  writer.write(data(5, 20))
+  await nextTurn()
+  assert.deepEqual(messages.map((m) => m.byteLength), [20, 150, 20])
+})
+
+test('flush sends at once and cancels the end-of-turn send', async () => {
+  const { writer, messages } = capture(1 << 20)
+  writer.flush()
+  assert.equal(messages.length, 0, 'flushing nothing sends nothing')
+  writer.write(data(1, 20))
+  writer.flush()
+  assert.equal(messages.length, 1)
+  await nextTurn()
+  assert.equal(messages.length, 1)
+  writer.write(data(3, 20))
+  await nextTurn()
+  assert.equal(messages.length, 2, 'writing after a flush schedules a new batch')
+})
+
+test('discard drops what is pending; the writer stays usable', async () => {
+  const { writer, messages } = capture(1 << 20)
+  writer.write(data(1, 20))
+  writer.write(data(3, 20))
+  writer.discard()
+  await nextTurn()
+  assert.equal(messages.length, 0)
+  writer.flush()
+  assert.equal(messages.length, 0)
+  writer.write(data(5, 20))
+  await nextTurn()
+  assert.deepEqual(messages.flatMap(decode).map((f) => f.type === 'data' ? f.stream : 0), [5])
+})

@@ -74,7 +74,7 @@ export interface WelcomeFrame {
   readonly version: number
   /** Opaque session id, for logs on both sides. */
   readonly session: string
-  /** Heartbeat period the cloud uses, in ms; the agent pings at the same period. */
+  /** Heartbeat period the cloud uses, in ms (informational: each side pings at its own period). */
   readonly heartbeatMs: number
   readonly limits: PeerLimits
 }

@@ -40,9 +40,7 @@ export const CLOSE_CODE = Object.freeze({
   unsupportedVersion: 4002,
   /** The session's token expired; reconnect at once with a fresh one. */
   tokenExpired: 4003,
-  /** Another bridge took over this session's identity. */
-  replaced: 4004,
-  /** Heartbeats stopped. */
+  /** Heartbeats stopped (a silent peer's socket is usually cut without a close frame: 1006). */
   heartbeatTimeout: 4008
 } as const)
 

@@ -23,9 +23,7 @@ export async function createBridge (options: AgentOptions, log: Logger): Promise
   let store: CredentialStore | undefined
   const credentialHeader = async (name: string): Promise<readonly [string, string] | undefined> => {
     store ??= await CredentialStore.open(options.dataDir)
-    const header = store.headerFor(name)
-    if (header !== undefined) return header
-    await store.reload()
+    await store.refresh()
     return store.headerFor(name)
   }
   const ca = readOptionFile('--ca-file', options.caFile, trustedCas)

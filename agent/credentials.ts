@@ -6,7 +6,7 @@
  * auth tag, then the ciphertext of `{"entries":{NAME:{type,secret,username?,headerName?}}}`.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Writable } from 'node:stream'
@@ -206,12 +206,24 @@ async function loadKeyFile (path: string): Promise<Buffer> {
   return decodeKey(text.toString('utf8'), path)
 }
 
+/** What identifies one version of a file: '' when it does not exist. */
+async function fileStamp (path: string): Promise<string> {
+  try {
+    const st = await stat(path)
+    return `${st.ino}:${st.mtimeMs}:${st.size}`
+  } catch {
+    return ''
+  }
+}
+
 /** The encrypted credential store in a data directory. */
 export class CredentialStore {
   readonly #dataDir: string
   readonly #path: string
   #key: Buffer | undefined
   #entries: Entries = new Map()
+  /** Identity of the file last read (inode, mtime, size); writes are atomic renames. */
+  #stamp = ''
 
   private constructor (dataDir: string, key: Buffer | undefined) {
     this.#dataDir = dataDir
@@ -269,8 +281,17 @@ export class CredentialStore {
     return entry === undefined ? undefined : headerOf(entry)
   }
 
-  /** Re-reads the file, so a `credentials set` made while the agent runs takes effect. */
+  /**
+   * Re-reads the file when it changed since the last read (one stat otherwise), so a
+   * `credentials set` or `remove` made while the agent runs takes effect on the next call.
+   */
+  async refresh (): Promise<void> {
+    if (await fileStamp(this.#path) !== this.#stamp) await this.reload()
+  }
+
+  /** Re-reads the file. */
   async reload (): Promise<void> {
+    this.#stamp = await fileStamp(this.#path)
     const blob = await readOptional(this.#path)
     if (blob === undefined) {
       this.#entries = new Map()
@@ -287,6 +308,7 @@ export class CredentialStore {
     this.#key ??= await loadOrCreateKeyFile(join(this.#dataDir, KEY_FILE))
     await writeAtomic(this.#path, encrypt(entries, this.#key))
     this.#entries = entries
+    this.#stamp = await fileStamp(this.#path)
   }
 }
 

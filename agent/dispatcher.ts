@@ -5,7 +5,7 @@
  * malformed message escapes: a bad stream frame resets that stream, a bad connection frame
  * ends the session with a GOAWAY naming the problem.
  */
-import { decodeMessage, type DecodedFrame } from '../protocol/codec.js'
+import { decodeMessage, type DecodedFrame, type InvalidFrame } from '../protocol/codec.js'
 import type { ErrorCode } from '../protocol/errors.js'
 import type { HelloFrame, PeerLimits, WelcomeFrame } from '../protocol/frames.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
@@ -71,11 +71,7 @@ export class AgentSession implements StreamObserver {
       if (this.#ended) return
       this.#dispatch(frame)
     }
-    if (error !== undefined && !this.#ended) {
-      const stream = this.#streams.get(error.stream)
-      if (stream !== undefined) stream.fail('PROTOCOL_ERROR', error.message)
-      else this.#end('PROTOCOL_ERROR', error.message, false)
-    }
+    if (error?.fatal === true && !this.#ended) this.#end('PROTOCOL_ERROR', error.message, false)
   }
 
   ping (): void {
@@ -115,6 +111,7 @@ export class AgentSession implements StreamObserver {
       case 'pong': return this.#events.rtt(performance.now() - Buffer.from(frame.data).readDoubleBE(0))
       case 'goaway': return this.#end(frame.code, frame.message, true)
       case 'error': return undefined
+      case 'invalid': return this.#onInvalid(frame)
       case 'unknown':
         if (frame.stream !== 0 && this.#streams.has(frame.stream)) this.#streams.get(frame.stream)?.fail('PROTOCOL_ERROR', `unknown frame type ${frame.typeId}`)
         else this.#writer.write({ type: 'error', code: 'PROTOCOL_ERROR', message: `unknown frame type ${frame.typeId}` })
@@ -123,6 +120,20 @@ export class AgentSession implements StreamObserver {
       case 'response':
         return this.#end('PROTOCOL_ERROR', `the cloud sent a ${frame.type.toUpperCase()} frame`, false)
     }
+  }
+
+  /** A frame that failed validation: it costs its own stream, or the session when on stream 0. */
+  #onInvalid (frame: InvalidFrame): void {
+    if (frame.stream === 0) return this.#end('PROTOCOL_ERROR', frame.message, false)
+    const stream = this.#streams.get(frame.stream)
+    if (stream !== undefined) return stream.fail('PROTOCOL_ERROR', frame.message)
+    if (frame.of === 'request' && frame.stream > this.#lastStreamId && frame.stream % 2 === 1) {
+      // A malformed call (e.g. an invalid header name from an API caller) is refused alone.
+      this.#lastStreamId = frame.stream
+      this.#writer.write({ type: 'reset', stream: frame.stream, code: 'BAD_REQUEST', message: frame.message })
+      return
+    }
+    if (frame.stream > this.#lastStreamId) this.#end('PROTOCOL_ERROR', frame.message, false)
   }
 
   #stream (id: number): AgentStream | undefined {

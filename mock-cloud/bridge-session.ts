@@ -137,11 +137,7 @@ export class BridgeSession {
       if (this.state === 'closed') return
       this.#dispatch(frame)
     }
-    if (error !== undefined && this.state !== 'closed') {
-      const call = this.#calls.get(error.stream)
-      if (call !== undefined) call.fail('PROTOCOL_ERROR', `the bridge sent a malformed frame: ${error.message}`, true)
-      else this.#protocolError(error.message)
-    }
+    if (error?.fatal === true && this.state !== 'closed') this.#protocolError(error.message)
   }
 
   #dispatch (frame: DecodedFrame): void {
@@ -164,6 +160,11 @@ export class BridgeSession {
       case 'error':
         this.#options.log.warn({ bridge: this.name, session: this.id, code: frame.code }, `bridge reported: ${frame.message}`)
         return undefined
+      case 'invalid': {
+        if (frame.stream === 0) return this.#protocolError(frame.message)
+        this.#call(frame.stream)?.fail('PROTOCOL_ERROR', `the bridge sent a malformed frame: ${frame.message}`, true)
+        return undefined
+      }
       case 'unknown':
         this.#writer.write({ type: 'error', code: 'PROTOCOL_ERROR', message: `unknown frame type ${frame.typeId}` })
         return undefined

@@ -28,9 +28,18 @@ const CONNECTION_TYPES: ReadonlySet<FrameTypeName> = new Set(['hello', 'welcome'
 
 /** A frame of a type this version does not know; answered with an ERROR, never fatal. */
 export interface UnknownFrame { readonly type: 'unknown', readonly typeId: number, readonly stream: number }
-export type DecodedFrame = Frame | UnknownFrame
+/**
+ * A well-framed frame whose content is invalid (bad head, wrong stream, over a limit). Decoding
+ * goes on after it, so one bad frame costs its own stream, not the frames batched behind it.
+ */
+export interface InvalidFrame { readonly type: 'invalid', readonly of: FrameTypeName, readonly stream: number, readonly message: string }
+export type DecodedFrame = Frame | UnknownFrame | InvalidFrame
 
-export interface DecodeError { readonly code: 'PROTOCOL_ERROR', readonly message: string, readonly stream: number }
+/**
+ * The first problem in a message. `fatal`: the framing itself is broken (nothing after it can be
+ * read); otherwise the problem is also in `frames` as an InvalidFrame and decoding went on.
+ */
+export interface DecodeError { readonly code: 'PROTOCOL_ERROR', readonly message: string, readonly stream: number, readonly fatal: boolean }
 export interface DecodeResult { readonly frames: DecodedFrame[], readonly error?: DecodeError }
 
 function header (type: number, flags: number, stream: number, length: number, extra = 0): Buffer {
@@ -102,15 +111,17 @@ export interface DecodeLimits {
 }
 
 function fail (frames: DecodedFrame[], message: string, stream = 0): DecodeResult {
-  return { frames, error: { code: 'PROTOCOL_ERROR', message, stream } }
+  return { frames, error: { code: 'PROTOCOL_ERROR', message, stream, fatal: true } }
 }
 
 /**
- * Decodes every frame of one WebSocket message. Frames before a malformed one are returned
- * along with the error, which names the offending stream (0 for the connection).
+ * Decodes every frame of one WebSocket message. A frame with invalid content becomes an
+ * InvalidFrame and decoding continues; broken framing stops it. `error` reports the first
+ * problem, naming the offending stream (0 for the connection).
  */
 export function decodeMessage (msg: Uint8Array, limits: DecodeLimits): DecodeResult {
   const frames: DecodedFrame[] = []
+  let error: DecodeError | undefined
   const view = new DataView(msg.buffer, msg.byteOffset, msg.byteLength)
   let pos = 0
   if (msg.byteLength === 0) return fail(frames, 'empty message')
@@ -130,10 +141,14 @@ export function decodeMessage (msg: Uint8Array, limits: DecodeLimits): DecodeRes
       continue
     }
     const result = decodeFrame(type, flags, stream, payload, limits)
-    if (typeof result === 'string') return fail(frames, result, stream)
-    frames.push(result)
+    if (typeof result === 'string') {
+      frames.push({ type: 'invalid', of: type, stream, message: result })
+      error ??= { code: 'PROTOCOL_ERROR', message: result, stream, fatal: false }
+    } else {
+      frames.push(result)
+    }
   }
-  return { frames }
+  return error === undefined ? { frames } : { frames, error }
 }
 
 function decodeFrame (type: FrameTypeName, flags: number, stream: number, payload: Uint8Array, limits: DecodeLimits): Frame | string {

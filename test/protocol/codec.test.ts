@@ -71,15 +71,29 @@ test('every malformed fixture is a PROTOCOL_ERROR naming the right stream', () =
     const result = decodeMessage(c.bytes, DECODE_LIMITS)
     assert.equal(result.error?.code, 'PROTOCOL_ERROR', c.name)
     assert.equal(result.error?.stream, c.stream, c.name)
-    assert.equal(result.frames.length, c.before ?? 0, c.name)
+    assert.equal(result.frames.filter((f) => f.type !== 'invalid').length, c.before ?? 0, c.name)
+    // Broken framing stops decoding; a bad frame inside good framing is reported in place.
+    const invalid = result.frames.filter((f) => f.type === 'invalid')
+    assert.equal(invalid.length, result.error?.fatal === true ? 0 : 1, c.name)
   }
 })
 
-test('frames after a malformed one are not decoded', () => {
+test('a frame with invalid content costs only itself: the frames after it are decoded', () => {
   const good = encodeMessage([{ type: 'window', stream: 1, increment: 1 }])
   const result = decodeMessage(Buffer.concat([good, headFrame('response', { status: 42 }), good]), DECODE_LIMITS)
-  assert.deepEqual(result.frames, [{ type: 'window', stream: 1, increment: 1 }])
+  assert.equal(result.frames.length, 3)
+  assert.deepEqual(result.frames[0], { type: 'window', stream: 1, increment: 1 })
+  assert.deepEqual({ ...result.frames[1], message: undefined }, { type: 'invalid', of: 'response', stream: HEAD_STREAM.response, message: undefined })
+  assert.deepEqual(result.frames[2], { type: 'window', stream: 1, increment: 1 })
   assert.equal(result.error?.stream, HEAD_STREAM.response)
+  assert.equal(result.error?.fatal, false)
+})
+
+test('broken framing stops decoding and is fatal', () => {
+  const good = encodeMessage([{ type: 'window', stream: 1, increment: 1 }])
+  const result = decodeMessage(Buffer.concat([good, good.subarray(0, 12)]), DECODE_LIMITS)
+  assert.equal(result.frames.length, 1)
+  assert.equal(result.error?.fatal, true)
 })
 
 test('an unknown frame type decodes as an unknown frame, not an error', () => {

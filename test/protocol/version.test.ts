@@ -9,7 +9,7 @@ import {
 test('pins the versions, close codes and limits (PROTOCOL.md documents these numbers)', () => {
   assert.deepEqual(PROTOCOL_VERSIONS, [1])
   assert.deepEqual({ ...CLOSE_CODE }, {
-    normal: 1000, goingAway: 1001, protocolError: 1002, unsupportedVersion: 4002, tokenExpired: 4003, replaced: 4004, heartbeatTimeout: 4008
+    normal: 1000, goingAway: 1001, protocolError: 1002, unsupportedVersion: 4002, tokenExpired: 4003, heartbeatTimeout: 4008
   })
   assert.deepEqual({ ...DEFAULT_LIMITS }, {
     maxMessageBytes: 1_052_672, maxFrameBytes: 262_144, initialWindow: 524_288, maxStreams: 1024, maxBodyBytes: 1_073_741_824

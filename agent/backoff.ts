@@ -59,8 +59,9 @@ export class Backoff {
     }
     const ceiling = Math.min(max, initial * factor ** this.#attempt)
     this.#attempt++
-    // Full jitter, but never below a tenth of the ceiling, so a fleet never retries in lock step
-    // and a single bridge never spins.
-    return Math.round(ceiling * (0.1 + 0.9 * random()))
+    // Jitter over the upper half of the ceiling: a fleet never retries in lock step, and a single
+    // bridge neither spins through its retries nor ends up waiting much longer than the ceiling
+    // (which keeps "back within about 2 s of the cloud" for outages of up to 2 s).
+    return Math.round(ceiling * (0.5 + 0.5 * random()))
   }
 }

@@ -97,6 +97,8 @@ export class Bridge extends EventEmitter {
       })
     }
     const left = this.#session?.inFlight ?? 0
+    // The last call's final frames may still sit in the batch of this turn: send them first.
+    this.#session?.flush()
     this.stop()
     return left
   }
@@ -156,9 +158,10 @@ export class Bridge extends EventEmitter {
     if (code === 'UNSUPPORTED_VERSION') {
       this.#connection.markRefused()
       this.#log.error({ bridge, code }, `no protocol version in common with the cloud: ${message}`)
-    } else {
-      this.#log.warn({ bridge, code, byPeer }, `session ended: ${message}`)
+      this.#connection.reconnect(CLOSE_CODE.unsupportedVersion, code)
+      return
     }
+    this.#log.warn({ bridge, code, byPeer }, `session ended: ${message}`)
     this.#connection.reconnect(CLOSE_CODE.protocolError, code)
   }
 

@@ -88,6 +88,11 @@ export class AgentSession implements StreamObserver {
     this.#writer.flush()
   }
 
+  /** Sends whatever the current batch holds now. */
+  flush (): void {
+    if (!this.#ended) this.#writer.flush()
+  }
+
   /** The socket is gone: abort every call of this session, send nothing more. */
   abandon (code: ErrorCode, message: string): void {
     this.#ended = true

@@ -89,12 +89,20 @@ export class Bridge extends EventEmitter {
   async drain (timeoutMs: number): Promise<number> {
     this.#setState('draining', 'shutting down')
     const session = this.#session
-    if (session !== undefined && session.welcomed && session.inFlight > 0) {
+    if (session !== undefined && session.welcomed) {
+      // GOAWAY even when idle: a REQUEST already on its way is then refused with RESET DRAINING,
+      // which the cloud may retry elsewhere, instead of dying with the socket. Wait a couple of
+      // round trips for such stragglers, and for every call in flight, within the bound.
       session.drain()
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs)
-        this.#idle = () => { clearTimeout(timer); resolve() }
-      })
+      const deadline = Date.now() + timeoutMs
+      const settle = Math.min(timeoutMs, Math.max(100, 2 * (this.#rtt ?? 50)))
+      await sleep(settle)
+      if (session.inFlight > 0 && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
+          this.#idle = () => { clearTimeout(timer); resolve() }
+        })
+      }
     }
     const left = this.#session?.inFlight ?? 0
     // The last call's final frames may still sit in the batch of this turn: send them first.
@@ -216,4 +224,8 @@ export class Bridge extends EventEmitter {
     this.#since = Date.now()
     this.emit('state', this.status)
   }
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }

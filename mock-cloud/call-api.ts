@@ -8,10 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { OutbridgeError, codeOf } from '../protocol/errors.js'
 import type { HeaderList } from '../protocol/frames.js'
 import { sendError, sendJson } from './http-errors.js'
-import { displayUrl } from './recent-calls.js'
+import { CallTrace } from './recent-calls.js'
 import type { BridgeRegistry } from './registry.js'
 import { readBody } from './read-body.js'
 import { RoutedCall } from './route-call.js'
+import type { CallHandler } from './tunnel-call.js'
 
 export interface CallApiOptions {
   readonly registry: BridgeRegistry
@@ -31,30 +32,8 @@ interface CallInput {
 
 /** Answers one `POST /api/call` and records it in the registry's recent calls. */
 export async function handleCall (req: IncomingMessage, res: ServerResponse, options: CallApiOptions): Promise<void> {
-  const startedAt = Date.now()
-  const t0 = performance.now()
-  let input: CallInput | undefined
-  let call: RoutedCall | undefined
-  let size = 0
-  let recorded = false
-  function record (status: number | null, code: string | null): void {
-    if (recorded) return
-    recorded = true
-    options.registry.recentCalls.record({
-      startedAt,
-      api: 'call',
-      bridge: call?.session.name ?? null,
-      session: call?.session.id ?? null,
-      attempts: call?.attempts ?? 0,
-      method: input?.method ?? '',
-      url: input === undefined ? '' : displayUrl(input.url),
-      status,
-      code,
-      durationMs: Math.round((performance.now() - t0) * 100) / 100,
-      requestBytes: input?.body?.byteLength ?? 0,
-      responseBytes: size
-    })
-  }
+  const trace = new CallTrace(options.registry.recentCalls, 'call')
+  let input: CallInput
   try {
     // base64 makes the JSON up to 4/3 of the body, plus the envelope.
     const raw = await readBody(req, Math.ceil(options.maxBufferedBytes * 4 / 3) + 64 * 1024)
@@ -62,53 +41,61 @@ export async function handleCall (req: IncomingMessage, res: ServerResponse, opt
   } catch (err) {
     const code = codeOf(err, 'BAD_REQUEST')
     sendError(res, code, err instanceof OutbridgeError ? err.message : 'malformed request')
-    record(null, code)
+    trace.finish(null, code)
     return
   }
-  const chunks: Uint8Array[] = []
-  let head: { status: number, headers: HeaderList } | undefined
+  trace.method = input.method
+  trace.url = input.url
+  trace.requestBytes = input.body?.byteLength ?? 0
+  let call: RoutedCall
   try {
-    call = new RoutedCall(options.registry, {
-      bridge: input.bridge,
-      method: input.method,
-      url: input.url,
-      headers: input.headers,
-      timeoutMs: input.timeoutMs,
-      credential: input.credential,
-      hasBody: input.body !== undefined,
-      body: input.body
-    }, {
-      onHead (status, headers) { head = { status, headers } },
-      onData (chunk, done) {
-        size += chunk.byteLength
-        if (size > options.maxBufferedBytes) {
-          call?.fail('BODY_TOO_LARGE', `the response body exceeds ${options.maxBufferedBytes} bytes`, true)
-          return
-        }
-        chunks.push(Buffer.from(chunk))
-        done()
-      },
-      onEnd () {
-        const body = Buffer.concat(chunks, size)
-        sendJson(res, 200, { status: head?.status, headers: headerObject(head?.headers ?? []), ...encodeBody(body) }, { 'x-outbridge-bridge': call?.session.name ?? '' })
-        record(head?.status ?? null, null)
-      },
-      onError (code, message) {
-        sendError(res, code, message)
-        record(head?.status ?? null, code)
-      }
-    })
+    const tooLarge = (message: string): void => call.fail('BODY_TOO_LARGE', message, true)
+    call = new RoutedCall(options.registry, { ...input, hasBody: input.body !== undefined }, bufferAnswer(res, trace, options.maxBufferedBytes, tooLarge))
   } catch (err) {
     const code = codeOf(err)
     sendError(res, code, (err as Error).message)
-    record(null, code)
+    trace.finish(null, code)
     return
   }
+  trace.call = call
   res.on('close', function onCallerClose () {
-    if (call === undefined || call.done) return
+    if (call.done) return
     call.cancel('CANCELLED', 'the caller went away')
-    record(head?.status ?? null, 'CANCELLED')
+    trace.finish(trace.status, 'CANCELLED')
   })
+}
+
+/**
+ * A handler that collects the answer and sends it as one JSON object; past `limit` body bytes
+ * it calls `tooLarge` instead, which fails the call.
+ */
+function bufferAnswer (res: ServerResponse, trace: CallTrace, limit: number, tooLarge: (message: string) => void): CallHandler {
+  const chunks: Uint8Array[] = []
+  let headers: HeaderList = []
+  return {
+    onHead (status, list) {
+      trace.status = status
+      headers = list
+    },
+    onData (chunk, done) {
+      trace.responseBytes += chunk.byteLength
+      if (trace.responseBytes > limit) {
+        tooLarge(`the response body exceeds ${limit} bytes`)
+        return
+      }
+      chunks.push(Buffer.from(chunk))
+      done()
+    },
+    onEnd () {
+      const body = Buffer.concat(chunks, trace.responseBytes)
+      sendJson(res, 200, { status: trace.status, headers: headerObject(headers), ...encodeBody(body) }, { 'x-outbridge-bridge': trace.call?.session.name ?? '' })
+      trace.finish(trace.status, null)
+    },
+    onError (code, message) {
+      sendError(res, code, message)
+      trace.finish(trace.status, code)
+    }
+  }
 }
 
 function parseCall (raw: Buffer): CallInput {

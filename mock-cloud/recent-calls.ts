@@ -96,3 +96,58 @@ export function displayUrl (url: string): string {
     return url
   }
 }
+
+/** What a trace reads of the routed call: the bridge carrying it and how many were tried. */
+export interface TracedCall {
+  readonly session: { readonly name: string, readonly id: string }
+  readonly attempts: number
+}
+
+/**
+ * One call from arrival to completion: the API handler fills in what it learns and calls
+ * `finish` once (later calls are ignored), which stores the record.
+ */
+export class CallTrace {
+  readonly #recent: RecentCalls
+  readonly #api: CallApi
+  readonly #startedAt = Date.now()
+  readonly #t0 = performance.now()
+  #finished = false
+  method = ''
+  /** The target URL; shown without its `user:password@` part. */
+  url = ''
+  call: TracedCall | undefined
+  /** The target's status once its response head came back. */
+  status: number | null = null
+  requestBytes = 0
+  responseBytes = 0
+
+  constructor (recent: RecentCalls, api: CallApi) {
+    this.#recent = recent
+    this.#api = api
+  }
+
+  get finished (): boolean {
+    return this.#finished
+  }
+
+  /** Records the outcome: the target's status (null without a head) and the failure code (null on success). */
+  finish (status: number | null, code: string | null): void {
+    if (this.#finished) return
+    this.#finished = true
+    this.#recent.record({
+      startedAt: this.#startedAt,
+      api: this.#api,
+      bridge: this.call?.session.name ?? null,
+      session: this.call?.session.id ?? null,
+      attempts: this.call?.attempts ?? 0,
+      method: this.method,
+      url: displayUrl(this.url),
+      status,
+      code,
+      durationMs: Math.round((performance.now() - this.#t0) * 100) / 100,
+      requestBytes: this.requestBytes,
+      responseBytes: this.responseBytes
+    })
+  }
+}

@@ -11,11 +11,12 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import type { PeerLimits } from '../protocol/frames.js'
 import { DEFAULT_LIMITS, PROTOCOL_VERSIONS, subprotocolOf, versionOfSubprotocol } from '../protocol/version.js'
 import type { Logger } from '../agent/logger.js'
+import { hasPageToken, isAdminPage, sendAdminPage, sendBridges, sendRecentCalls } from './admin-api.js'
 import { TokenVerifier } from './auth.js'
 import { BridgeSession } from './bridge-session.js'
 import { handleCall } from './call-api.js'
 import { handleJobs, type JobsApi } from './jobs-api.js'
-import { sendError, sendJson } from './http-errors.js'
+import { sendError } from './http-errors.js'
 import { cloudMetrics, type CloudMetrics } from './metrics.js'
 import { BridgeRegistry } from './registry.js'
 import { handleRelay } from './relay-api.js'
@@ -141,9 +142,9 @@ interface RouteContext { readonly registry: BridgeRegistry, readonly options: Cl
 function route (req: IncomingMessage, res: ServerResponse, ctx: RouteContext): void {
   const { options, registry } = ctx
   const path = (req.url ?? '/').split('?')[0]
-  if (options.apiToken !== undefined && !hasToken(req, options.apiToken)) {
+  if (options.apiToken !== undefined && !hasToken(req, options.apiToken) && !hasPageToken(req, options.apiToken)) {
     res.setHeader('www-authenticate', 'Bearer')
-    return sendError(res, 'UNAUTHORIZED', 'this API needs Authorization: Bearer <api token>')
+    return sendError(res, 'UNAUTHORIZED', isAdminPage(path) ? 'open the admin page as /?token=<api token>' : 'this API needs Authorization: Bearer <api token>')
   }
   if (path === '/api/relay' || path.startsWith('/relay/')) {
     ctx.metrics.calls.inc({ api: 'relay' })
@@ -157,14 +158,15 @@ function route (req: IncomingMessage, res: ServerResponse, ctx: RouteContext): v
   }
   if (path === '/api/jobs' || path.startsWith('/api/jobs/')) return handleJobs(req, res, ctx.jobs)
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 'METHOD_NOT_ALLOWED', 'use GET')
-  if (path === '/api/bridges') return sendJson(res, 200, registry.list())
+  if (path === '/api/bridges') return sendBridges(res, registry)
+  if (path === '/api/calls') return sendRecentCalls(req, res, registry.recentCalls)
   if (path === '/metrics') {
     ctx.metrics.registry.metrics().then((text) => {
       res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType }).end(text)
     }, () => sendError(res, 'INTERNAL_ERROR', 'metrics failed'))
     return
   }
-  if (path === '/' || path === '/index.html') return sendAdminPage(res)
+  if (isAdminPage(path)) return sendAdminPage(req, res)
   sendError(res, 'NOT_FOUND', `no route for ${path}`)
 }
 
@@ -172,8 +174,4 @@ function hasToken (req: IncomingMessage, token: string): boolean {
   const given = Buffer.from(req.headers.authorization ?? '')
   const wanted = Buffer.from(`Bearer ${token}`)
   return given.length === wanted.length && timingSafeEqual(given, wanted)
-}
-
-function sendAdminPage (res: ServerResponse): void {
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>outbridge mock cloud</title><h1>outbridge mock cloud</h1><p>See <a href="/api/bridges">/api/bridges</a>.</p>')
 }

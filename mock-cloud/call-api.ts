@@ -7,6 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { OutbridgeError, codeOf } from '../protocol/errors.js'
 import type { HeaderList } from '../protocol/frames.js'
+import { HEAD_LIMITS } from '../protocol/version.js'
+import { isValidHeaderName } from '../agent/headers.js'
 import { sendError, sendJson } from './http-errors.js'
 import { CallTrace } from './recent-calls.js'
 import type { BridgeRegistry } from './registry.js'
@@ -38,6 +40,10 @@ export async function handleCall (req: IncomingMessage, res: ServerResponse, opt
     // base64 makes the JSON up to 4/3 of the body, plus the envelope.
     const raw = await readBody(req, Math.ceil(options.maxBufferedBytes * 4 / 3) + 64 * 1024)
     input = parseCall(raw)
+    // The JSON cap above allows for base64; the decoded body itself is held to the limit.
+    if ((input.body?.byteLength ?? 0) > options.maxBufferedBytes) {
+      throw new OutbridgeError('BODY_TOO_LARGE', `the request body exceeds ${options.maxBufferedBytes} bytes`)
+    }
   } catch (err) {
     const code = codeOf(err, 'BAD_REQUEST')
     sendError(res, code, err instanceof OutbridgeError ? err.message : 'malformed request')
@@ -145,11 +151,13 @@ function headerList (value: unknown): HeaderList {
   const out: HeaderList = []
   for (const [name, v] of Object.entries(value)) {
     const values: unknown[] = Array.isArray(v) ? v : [v]
+    if (!isValidHeaderName(name)) throw new OutbridgeError('BAD_REQUEST', `"${name.slice(0, 64)}" is not a valid header name`)
     for (const item of values) {
       if (typeof item !== 'string') throw new OutbridgeError('BAD_REQUEST', `header "${name.slice(0, 64)}" must be a string or an array of strings`)
       out.push(name.toLowerCase(), item)
     }
   }
+  if (out.length > HEAD_LIMITS.maxHeaders * 2) throw new OutbridgeError('BAD_REQUEST', `more than ${HEAD_LIMITS.maxHeaders} headers`)
   return out
 }
 

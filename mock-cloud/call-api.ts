@@ -30,6 +30,7 @@ interface CallInput {
   readonly body?: Buffer
   readonly timeoutMs: number
   readonly credential?: string
+  readonly followRedirects?: boolean
 }
 
 /** Answers one `POST /api/call` and records it in the registry's recent calls. */
@@ -124,6 +125,7 @@ function parseCall (raw: Buffer): CallInput {
   for (const key of ['bridge', 'credential'] as const) {
     if (v[key] !== undefined && typeof v[key] !== 'string') throw new OutbridgeError('BAD_REQUEST', `"${key}" must be a string`)
   }
+  if (v.followRedirects !== undefined && typeof v.followRedirects !== 'boolean') throw new OutbridgeError('BAD_REQUEST', '"followRedirects" must be a boolean')
   return {
     bridge: v.bridge as string | undefined,
     method: method.toUpperCase(),
@@ -131,7 +133,8 @@ function parseCall (raw: Buffer): CallInput {
     headers: headerList(v.headers),
     body: bodyOf(v.body, v.bodyEncoding),
     timeoutMs,
-    credential: v.credential as string | undefined
+    credential: v.credential as string | undefined,
+    followRedirects: v.followRedirects as boolean | undefined
   }
 }
 

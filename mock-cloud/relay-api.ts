@@ -98,6 +98,7 @@ export function handleRelay (req: IncomingMessage, res: ServerResponse, options:
       headers: forwardHeaders(req, options.apiToken),
       timeoutMs: target.timeoutMs,
       credential: typeof credential === 'string' ? credential : undefined,
+      followRedirects: req.headers['x-outbridge-follow-redirects'] === '1' || req.headers['x-outbridge-follow-redirects'] === 'true',
       hasBody: hasBody(req)
     }, streamAnswer(req, res, trace))
   } catch (err) {

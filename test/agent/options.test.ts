@@ -37,10 +37,11 @@ test('defaults are pinned', () => {
     maxStreams: 1024,
     requestTimeout: 30_000,
     followRedirects: false,
-    drainTimeout: 30_000
+    drainTimeout: 30_000,
+    tokenTtl: 60
   })
   assert.deepEqual({ ...MOCK_CLOUD_DEFAULTS }, {
-    host: '127.0.0.1', port: 8080, clients: [], logLevel: 'info', maxBodyBytes: 1_073_741_824, heartbeatInterval: 10_000
+    host: '127.0.0.1', port: 8080, clients: [], logLevel: 'info', maxBodyBytes: 1_073_741_824, heartbeatInterval: 10_000, reauth: false
   })
   assert.ok(Object.isFrozen(AGENT_DEFAULTS) && Object.isFrozen(AGENT_DEFAULTS.allow) && Object.isFrozen(MOCK_CLOUD_DEFAULTS))
   const agent = resolveAgentOptions(src(LOGIN), HOST)

@@ -69,15 +69,15 @@ const HANDLERS: Readonly<Record<CommandName, Handler>> = {
   },
   async 'credentials set' ({ sources, host, name, io }) {
     const entry = resolveCredentialFlags(sources.flags)
-    const { credentialsSet } = await import('./credentials.js')
+    const { credentialsSet } = await import('./credentials-cli.js')
     return await credentialsSet(resolveDataDir(sources, host), name, entry, io.stdin, io.stdout, io.env)
   },
   async 'credentials list' ({ sources, host, io }) {
-    const { credentialsList } = await import('./credentials.js')
+    const { credentialsList } = await import('./credentials-cli.js')
     return await credentialsList(resolveDataDir(sources, host), io.stdout, io.env)
   },
   async 'credentials remove' ({ sources, host, name, io }) {
-    const { credentialsRemove } = await import('./credentials.js')
+    const { credentialsRemove } = await import('./credentials-cli.js')
     return await credentialsRemove(resolveDataDir(sources, host), name, io.stdout, io.env)
   },
   async 'install-service' ({ sources, host, io }) {

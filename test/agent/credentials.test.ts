@@ -5,9 +5,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
-import {
-  CredentialStore, credentialsList, credentialsRemove, credentialsSet, type CredentialInput
-} from '../../agent/credentials.js'
+import { CredentialStore, type CredentialInput } from '../../agent/credentials.js'
+import { credentialsList, credentialsRemove, credentialsSet } from '../../agent/credentials-cli.js'
 
 const NO_ENV: NodeJS.ProcessEnv = {}
 

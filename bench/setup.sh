@@ -2,8 +2,10 @@
 # Installs what `npm run bench` uses when present: Debian's wrk (the load generator that costs
 # the least CPU) and OpenSSH's server and client (for the `ssh -R` comparison path).
 # The bench runs without them too: autocannon replaces wrk, and the ssh path is skipped.
-# Installing openssh-server does not start or change a system sshd here: the bench runs its own
-# private sshd on a loopback port with a temporary config.
+# The bench runs its own private sshd on a loopback port with a temporary config and never uses
+# the system's. In these containers policy-rc.d keeps the package from starting a system sshd; on a
+# machine with systemd, Debian's package enables and starts ssh.service, which the bench does not
+# need (`systemctl disable --now ssh` turns it off again).
 set -euo pipefail
 
 missing=()

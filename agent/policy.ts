@@ -60,12 +60,19 @@ function describe (target: TargetUrl): string {
     : `${target.hostname}:${target.port}`
 }
 
+const MAX_VERDICTS = 4096
+
 /** Checks target URLs against a fixed list of `--allow` rules. */
 export class TargetPolicy {
   /** The rules as given, for logs. */
   readonly rules: readonly string[]
   readonly #rules: readonly TargetRule[]
   readonly #lookup: LookupFn
+  /**
+   * Verdicts by "host port address": the rules never change, so a pair checked once need not be
+   * checked again (the address checks cost a few percent of a small call). Bounded.
+   */
+  readonly #verdicts = new Map<string, string | undefined>()
 
   /**
    * @param rules `--allow` rules; none means nothing is allowed.
@@ -93,12 +100,23 @@ export class TargetPolicy {
     }
     const addresses = await this.#resolve(target.host)
     for (const ip of addresses) {
-      const addressClass = classifyAddress(ip)
-      if (!covering.some((rule) => ruleAllowsAddress(rule, target.host, ip, addressClass))) {
-        throw forbidden(`no rule allows ${describe(target)} at address ${ip.address}`)
-      }
+      const refusal = this.#verdict(target, ip, covering)
+      if (refusal !== undefined) throw forbidden(refusal)
     }
     return checkedTarget(target, addresses[0])
+  }
+
+  /** Why `ip` is refused for this target, or undefined when a covering rule allows it. */
+  #verdict (target: TargetUrl, ip: IpAddress, covering: readonly TargetRule[]): string | undefined {
+    const key = `${target.hostname} ${target.port} ${ip.address}`
+    if (this.#verdicts.has(key)) return this.#verdicts.get(key)
+    const addressClass = classifyAddress(ip)
+    const refusal = covering.some((rule) => ruleAllowsAddress(rule, target.host, ip, addressClass))
+      ? undefined
+      : `no rule allows ${describe(target)} at address ${ip.address}`
+    if (this.#verdicts.size >= MAX_VERDICTS) this.#verdicts.clear()
+    this.#verdicts.set(key, refusal)
+    return refusal
   }
 
   async #resolve (host: Host): Promise<readonly IpAddress[]> {

@@ -9,7 +9,7 @@ import type { HeaderList, RequestFrame } from '../protocol/frames.js'
 import { ReceiveWindow } from '../protocol/flow-control.js'
 import type { FrameWriter } from '../protocol/frame-writer.js'
 import { StreamSender } from '../protocol/stream-sender.js'
-import type { ExecRequest, Executor, ResponseSink } from './executor.js'
+import type { ExecRequest, Execution, Executor, ResponseSink } from './executor.js'
 import { requestHeadersForTarget, responseHeadersForCloud } from './headers.js'
 import type { TargetPolicy } from './policy.js'
 import { headersForHop, MAX_REDIRECTS, nextHop } from './redirect.js'
@@ -25,9 +25,7 @@ interface Hop {
   readonly timeoutMs: number
 }
 
-interface RedirectSink extends ResponseSink {
-  readonly abort: AbortController
-}
+
 
 /** What every stream of a session shares. */
 export interface StreamContext {
@@ -57,7 +55,8 @@ export class AgentStream implements ResponseSink {
   readonly id: number
   readonly #ctx: StreamContext
   readonly #observer: StreamObserver
-  readonly #abort = new AbortController()
+  /** The target request of the current hop, once dispatched. */
+  #execution: Execution | undefined
   readonly #window: ReceiveWindow
   readonly #sender: StreamSender
   #body: RequestBody | undefined
@@ -90,7 +89,7 @@ export class AgentStream implements ResponseSink {
     this.#prepare(hop).then((exec) => {
       if (this.#closed) return
       const sink = redirects < 0 || redirects >= MAX_REDIRECTS ? this : this.#redirectSink(hop, redirects)
-      this.#ctx.executor.execute(exec, sink, sink === this ? this.#abort.signal : AbortSignal.any([this.#abort.signal, (sink as RedirectSink).abort.signal]))
+      this.#execution = this.#ctx.executor.execute(exec, sink)
     }, (err: unknown) => {
       this.fail(codeOf(err), err instanceof OutbridgeError ? err.message : 'the call could not be prepared')
     })
@@ -110,16 +109,16 @@ export class AgentStream implements ResponseSink {
   }
 
   /** A sink that turns a followable 3xx into the next hop and passes anything else on. */
-  #redirectSink (hop: Hop, redirects: number): RedirectSink {
-    const abort = new AbortController()
-    const live = (): boolean => !abort.signal.aborted
+  #redirectSink (hop: Hop, redirects: number): ResponseSink {
+    let followed = false
+    const live = (): boolean => !followed
     return {
-      abort,
       head: (status, headers) => {
         if (!live()) return
         const next = nextHop(status, headers, hop.url, hop.method, hop.body !== undefined)
         if (next === undefined) { this.head(status, headers); return }
-        abort.abort(new OutbridgeError('CANCELLED', 'redirect followed'))
+        followed = true
+        this.#execution?.abort('CANCELLED', 'redirect followed')
         const sameOrigin = new URL(next.url).origin === new URL(hop.url).origin
         const keepBody = next.method === hop.method
         this.#run({
@@ -158,9 +157,7 @@ export class AgentStream implements ResponseSink {
 
   /** RESET from the cloud (the caller went away): abort the target request. */
   onReset (code: ErrorCode, message: string): void {
-    if (this.#closed) return
-    this.#abort.abort(new OutbridgeError(code, message))
-    this.#close(code)
+    if (!this.#closed) this.#close(code, message)
   }
 
   /** The session is gone: abort without sending anything. */
@@ -188,24 +185,24 @@ export class AgentStream implements ResponseSink {
   end (): void {
     if (this.#closed) return
     this.#sender.end()
-    if (this.#sender.ended) this.#close('OK')
+    if (this.#sender.ended) this.#close('OK', '')
   }
 
+  /** The call failed (from the executor, or here): RESET, and the target request is aborted. */
   fail (code: ErrorCode, message: string): void {
-    if (this.#closed) return
-    this.#abort.abort(new OutbridgeError(code, message))
     this.#reset(code, message)
   }
 
   #reset (code: ErrorCode, message: string): void {
     if (this.#closed) return
     this.#ctx.writer.write({ type: 'reset', stream: this.id, code, message })
-    this.#abort.abort(new OutbridgeError(code, message))
-    this.#close(code)
+    this.#close(code, message)
   }
 
-  #close (outcome: ErrorCode | 'OK'): void {
+  #close (outcome: ErrorCode | 'OK', message: string): void {
     this.#closed = true
+    // Aborting a finished execution is a no-op; a running one tells its sink (us: already closed).
+    if (outcome !== 'OK') this.#execution?.abort(outcome, message)
     this.#body?.destroy(new OutbridgeError(outcome === 'OK' ? 'CANCELLED' : outcome, 'stream closed'))
     this.#observer.closed(this, outcome, this.#bytesIn, this.#bytesOut, performance.now() - this.#startedAt)
   }
@@ -219,6 +216,6 @@ export class AgentStream implements ResponseSink {
     const resume = this.#resume
     this.#resume = undefined
     resume?.()
-    if (this.#sender.ended) this.#close('OK')
+    if (this.#sender.ended) this.#close('OK', '')
   }
 }

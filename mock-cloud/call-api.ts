@@ -13,7 +13,7 @@ import { sendError, sendJson } from './http-errors.js'
 import { CallTrace } from './recent-calls.js'
 import type { BridgeRegistry } from './registry.js'
 import { readBody } from './read-body.js'
-import { RoutedCall } from './route-call.js'
+import { RoutedCall, cancelWhenCallerLeaves } from './route-call.js'
 import type { CallHandler } from './tunnel-call.js'
 
 export interface CallApiOptions {
@@ -64,12 +64,7 @@ export async function handleCall (req: IncomingMessage, res: ServerResponse, opt
     trace.finish(null, code)
     return
   }
-  trace.call = call
-  res.on('close', function onCallerClose () {
-    if (call.done) return
-    call.cancel('CANCELLED', 'the caller went away')
-    trace.finish(trace.status, 'CANCELLED')
-  })
+  cancelWhenCallerLeaves(res, call, trace)
 }
 
 /**

@@ -14,7 +14,7 @@ import { isHttpUrl } from './call-api.js'
 import { sendError } from './http-errors.js'
 import { CallTrace } from './recent-calls.js'
 import type { BridgeRegistry } from './registry.js'
-import { RoutedCall } from './route-call.js'
+import { RoutedCall, cancelWhenCallerLeaves } from './route-call.js'
 import type { CallHandler } from './tunnel-call.js'
 
 export interface RelayOptions {
@@ -108,12 +108,7 @@ export function handleRelay (req: IncomingMessage, res: ServerResponse, options:
     trace.finish(null, code)
     return
   }
-  trace.call = call
-  res.on('close', function onCallerClose () {
-    if (call.done) return
-    call.cancel('CANCELLED', 'the caller went away')
-    trace.finish(trace.status, 'CANCELLED')
-  })
+  cancelWhenCallerLeaves(res, call, trace)
   if (hasBody(req)) pumpRequestBody(req, res, call, trace, options.maxBodyBytes)
 }
 

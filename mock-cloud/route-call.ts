@@ -8,7 +8,9 @@
  */
 import { codeOf, type ErrorCode } from '../protocol/errors.js'
 import type { HeaderList } from '../protocol/frames.js'
+import type { ServerResponse } from 'node:http'
 import type { BridgeSession } from './bridge-session.js'
+import type { CallTrace } from './recent-calls.js'
 import type { BridgeRegistry } from './registry.js'
 import type { CallHandler, CallRequest, TunnelCall } from './tunnel-call.js'
 
@@ -120,4 +122,14 @@ export class RoutedCall {
 
 function noop (): void {
   // A held body is queued whole by the stream sender; nothing waits for it to drain.
+}
+
+/** A caller who hangs up cancels the call (the bridge aborts the target request) and is recorded so. */
+export function cancelWhenCallerLeaves (res: ServerResponse, call: RoutedCall, trace: CallTrace): void {
+  trace.call = call
+  res.on('close', function onCallerClose () {
+    if (call.done) return
+    call.cancel('CANCELLED', 'the caller went away')
+    trace.finish(trace.status, 'CANCELLED')
+  })
 }

@@ -8,6 +8,8 @@ import { Bridge } from './bridge.js'
 import { trustedCas, proxyAgentFor, proxyFor } from './cloud-socket.js'
 import { CredentialStore } from './credentials.js'
 import { createExecutor } from './executor.js'
+import { JOBS_CAPABILITY } from '../protocol/job-frames.js'
+import { openJobClient } from './jobs/job-setup.js'
 import type { Logger } from './logger.js'
 import type { AgentOptions } from './option-types.js'
 import { OptionsError } from './option-sources.js'
@@ -31,12 +33,14 @@ export async function createBridge (options: AgentOptions, log: Logger): Promise
   const proxy = proxyFor(options.cloudUrl, options.proxy)
   if (proxy !== undefined) log.info({ bridge: options.name, proxy: redactUrl(proxy) }, 'using a proxy for the cloud connection')
   const limits = { ...DEFAULT_LIMITS, maxStreams: options.maxStreams, maxBodyBytes: options.maxBodyBytes }
+  const jobs = await openJobClient(options, log, { policy, executor, credentialHeader })
   return new Bridge({
     name: options.name,
     log,
     limits,
     agentVersion: VERSION,
-    capabilities: [],
+    capabilities: [JOBS_CAPABILITY],
+    jobs,
     heartbeatInterval: options.heartbeatInterval,
     handshakeTimeout: options.handshakeTimeout,
     socket: {

@@ -10,6 +10,7 @@ import { CLOSE_CODE, PROTOCOL_VERSIONS, subprotocolOf } from '../protocol/versio
 import type { ConnectFailure } from './connect-errors.js'
 import { Connection, type ConnectionOptions as SocketOptions } from './connection.js'
 import { AgentSession, type SessionOptions } from './dispatcher.js'
+import type { JobLink } from './jobs/job-client.js'
 import type { Logger } from './logger.js'
 
 export type BridgeState = 'connecting' | 'connected' | 'rejected' | 'draining' | 'stopped'
@@ -21,6 +22,8 @@ export interface BridgeOptions {
   readonly agentVersion: string
   readonly capabilities: readonly string[]
   readonly streamContext: SessionOptions['streamContext']
+  /** Sync jobs (issue #5): attached to each session once welcomed. */
+  readonly jobs?: JobLink
   readonly heartbeatInterval: number
   readonly handshakeTimeout: number
   readonly log: Logger
@@ -119,6 +122,7 @@ export class Bridge extends EventEmitter {
     clearTimeout(this.#handshakeTimer)
     this.#session?.abandon('BRIDGE_DISCONNECTED', 'the bridge stopped')
     this.#session = undefined
+    this.#options.jobs?.close().catch((err: unknown) => this.#log.warn({ bridge: this.#options.name, err: (err as Error).message }, 'closing the job outbox failed'))
     this.#connection.stop(CLOSE_CODE.normal, 'bridge stopped')
   }
 
@@ -128,10 +132,12 @@ export class Bridge extends EventEmitter {
   }
 
   #onOpen (): void {
+    const { jobs } = this.#options
     const session = new AgentSession((message) => this.#connection.send(message), {
       hello: this.#hello(),
       limits: this.#options.limits,
-      streamContext: this.#options.streamContext
+      streamContext: this.#options.streamContext,
+      ...(jobs === undefined ? {} : { jobs: (frame) => jobs.receive(frame) })
     }, {
       welcomed: (welcome) => {
         clearTimeout(this.#handshakeTimer)
@@ -139,6 +145,7 @@ export class Bridge extends EventEmitter {
         this.#lastFailureKind = undefined
         if (this.#state !== 'draining' && this.#state !== 'stopped') this.#setState('connected', undefined)
         this.#log.info({ bridge: this.#options.name, session: welcome.session, version: welcome.version }, 'connected')
+        jobs?.attach((frame) => session.sendJob(frame), welcome.limits)
       },
       ended: (code, message, byPeer) => this.#onSessionEnded(code, message, byPeer),
       rtt: (ms) => { this.#rtt = ms; this.emit('rtt', ms) },
@@ -177,6 +184,7 @@ export class Bridge extends EventEmitter {
     clearTimeout(this.#handshakeTimer)
     const hadSession = this.#session?.welcomed === true
     this.#session?.abandon('BRIDGE_DISCONNECTED', 'the connection to the cloud was lost')
+    this.#options.jobs?.detach()
     this.#session = undefined
     this.#sessionId = undefined
     if (this.#state === 'stopped') return

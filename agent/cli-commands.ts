@@ -113,8 +113,16 @@ function defineCommands (y: Argv, select: Select): Argv {
       .example('$0 mock-cloud --host 0.0.0.0 --api-token "$TOKEN" --tls-cert c.pem --tls-key k.pem', 'reachable from the network'), select('mock-cloud'))
     .command('credentials', 'manage local endpoint credentials (set, list, remove)', (b) => credentialsCommand(b, select))
     .command('run-once', 'cron mode: run the due sync jobs of one frequency, deliver results', (b) => b
-      .options({ ...CONNECTION, frequency: str(`which jobs: ${FREQUENCIES.join(', ')} (required)`), job: str('run only this job') })
-      .example(`$0 run-once --frequency daily ${CLOUD}`, 'the daily jobs; exit 0 all ok, 1 any failed'), select('run-once'))
+      .options({
+        ...CONNECTION,
+        // A cron run reaches targets like the agent does: the same rules and limits.
+        allow: AGENT.allow as Options,
+        'request-timeout': AGENT['request-timeout'] as Options,
+        'max-body-bytes': AGENT['max-body-bytes'] as Options,
+        frequency: str(`which jobs: ${FREQUENCIES.join(', ')} (required)`),
+        job: str('run only this job')
+      })
+      .example(`$0 run-once --frequency daily ${CLOUD} --allow 10.0.0.0/8`, 'the daily jobs; exit 0 all ok, 1 any failed'), select('run-once'))
     .command('install-service', 'write a systemd unit and its 0600 environment file', (b) => b
       .options({
         'data-dir': str('the service\'s state directory', { defaultDescription: SERVICE_DEFAULTS.dataDir }),

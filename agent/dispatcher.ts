@@ -9,6 +9,7 @@ import { decodeMessage, type DecodedFrame, type InvalidFrame } from '../protocol
 import type { ErrorCode } from '../protocol/errors.js'
 import type { HelloFrame, PeerLimits, WelcomeFrame } from '../protocol/frames.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
+import type { AgentJobFrame, CloudJobFrame } from '../protocol/job-frames.js'
 import { AgentStream, type StreamContext, type StreamObserver } from './stream.js'
 
 export interface SessionEvents {
@@ -27,6 +28,8 @@ export interface SessionOptions {
   /** What the agent accepts (announced in HELLO). */
   readonly limits: PeerLimits
   readonly streamContext: Omit<StreamContext, 'writer' | 'sendWindow' | 'maxFrameBytes'>
+  /** Where the cloud's sync job frames go (issue #5); without it they are answered with an ERROR. Must not throw. */
+  readonly jobs?: (frame: CloudJobFrame) => void
 }
 
 export class AgentSession implements StreamObserver {
@@ -88,6 +91,13 @@ export class AgentSession implements StreamObserver {
     this.#writer.flush()
   }
 
+  /** Queues a sync job frame; false when the session cannot send (not welcomed, or over). */
+  sendJob (frame: AgentJobFrame): boolean {
+    if (this.#ended || this.#context === undefined) return false
+    this.#writer.write(frame)
+    return true
+  }
+
   /** Sends whatever the current batch holds now. */
   flush (): void {
     if (!this.#ended) this.#writer.flush()
@@ -121,8 +131,15 @@ export class AgentSession implements StreamObserver {
         if (frame.stream !== 0 && this.#streams.has(frame.stream)) this.#streams.get(frame.stream)?.fail('PROTOCOL_ERROR', `unknown frame type ${frame.typeId}`)
         else this.#writer.write({ type: 'error', code: 'PROTOCOL_ERROR', message: `unknown frame type ${frame.typeId}` })
         return undefined
+      case 'job_offer':
+      case 'job_ack':
+      case 'job_poll_end':
+        return this.#onJob(frame)
       case 'hello':
       case 'response':
+      case 'job_state':
+      case 'job_records':
+      case 'job_poll':
         return this.#end('PROTOCOL_ERROR', `the cloud sent a ${frame.type.toUpperCase()} frame`, false)
     }
   }
@@ -163,6 +180,15 @@ export class AgentSession implements StreamObserver {
       maxFrameBytes: Math.min(welcome.limits.maxFrameBytes, welcome.limits.maxMessageBytes - 64)
     }
     this.#events.welcomed(welcome)
+  }
+
+  #onJob (frame: CloudJobFrame): void {
+    if (this.#context === undefined) return this.#end('PROTOCOL_ERROR', `${frame.type.toUpperCase()} before WELCOME`, false)
+    if (this.#options.jobs === undefined) {
+      this.#writer.write({ type: 'error', code: 'PROTOCOL_ERROR', message: 'this bridge runs no sync jobs' })
+      return
+    }
+    this.#options.jobs(frame)
   }
 
   #onRequest (frame: Parameters<AgentStream['start']>[0]): void {

@@ -77,7 +77,7 @@ export interface HostInfo {
 /** Connection options before the secret file is read: `clientSecretFile` is kept to print it. */
 export type ResolvedConnectionOptions = ConnectionOptions & { readonly clientSecretFile?: string }
 export type ResolvedAgentOptions = AgentOptions & { readonly clientSecretFile?: string }
-export type RunOnceOptions = ResolvedConnectionOptions & { readonly frequency: Frequency, readonly job?: string }
+export type RunOnceOptions = ResolvedAgentOptions & { readonly frequency: Frequency, readonly job?: string }
 export interface CredentialFlags { readonly type: CredentialType, readonly username?: string, readonly headerName?: string }
 
 const SECRET_KEYS = ['clientSecret', 'clientSecretFile', 'privateKeyFile'] as const
@@ -172,11 +172,11 @@ export function resolveAgentOptions (s: OptionSources, host: HostInfo): Resolved
   }
 }
 
-/** `outbridge run-once`: connection options plus `--frequency` (required) and `--job`. */
+/** `outbridge run-once`: the agent's options (a cron run reaches targets too) plus `--frequency` (required) and `--job`. */
 export function resolveRunOnceOptions (s: OptionSources, host: HostInfo): RunOnceOptions {
   const frequency = readOneOf(s, 'frequency', FREQUENCIES)
   if (frequency === undefined) throw new OptionsError('--frequency', `is required: ${FREQUENCIES.join(', ')}`)
-  return { ...resolveConnectionOptions(s, host), frequency, job: readString(s, 'job') }
+  return { ...resolveAgentOptions(s, host), frequency, job: readString(s, 'job') }
 }
 
 /** The per-entry flags of `credentials set`; only `--type` is checked here, the store checks the rest. */

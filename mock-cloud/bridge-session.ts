@@ -9,6 +9,7 @@ import { decodeMessage, type DecodedFrame } from '../protocol/codec.js'
 import { OutbridgeError } from '../protocol/errors.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
 import type { HelloFrame, PeerLimits } from '../protocol/frames.js'
+import type { AgentJobFrame, CloudJobFrame } from '../protocol/job-frames.js'
 import { CLOSE_CODE, negotiateVersion, PROTOCOL_VERSIONS } from '../protocol/version.js'
 import type { Logger } from '../agent/logger.js'
 import { TunnelCall, type CallHandler, type CallRequest } from './tunnel-call.js'
@@ -32,6 +33,8 @@ export interface SessionOptions {
   /** Cloud-side wait for a response head when a call names no timeout, in ms. */
   readonly defaultCallTimeout: number
   readonly log: Logger
+  /** Where the bridge's sync job frames go (issue #5); without it they are answered with an ERROR. */
+  readonly jobs?: (session: BridgeSession, frame: AgentJobFrame) => void
 }
 
 export interface SessionEvents {
@@ -78,6 +81,13 @@ export class BridgeSession {
 
   get inFlight (): number {
     return this.#calls.size
+  }
+
+  /** Queues a sync job frame; false when the session is not open or draining. */
+  sendJob (frame: CloudJobFrame): boolean {
+    if (this.state !== 'open' && this.state !== 'draining') return false
+    this.#writer.write(frame)
+    return true
   }
 
   /** Opens a call on this bridge. Throws OutbridgeError('BRIDGE_UNAVAILABLE') when it takes none. */
@@ -168,8 +178,17 @@ export class BridgeSession {
       case 'unknown':
         this.#writer.write({ type: 'error', code: 'PROTOCOL_ERROR', message: `unknown frame type ${frame.typeId}` })
         return undefined
+      case 'job_state':
+      case 'job_records':
+      case 'job_poll':
+        if (this.#options.jobs !== undefined) return this.#options.jobs(this, frame)
+        this.#writer.write({ type: 'error', code: 'PROTOCOL_ERROR', message: 'this cloud runs no sync jobs' })
+        return undefined
       case 'welcome':
       case 'request':
+      case 'job_offer':
+      case 'job_ack':
+      case 'job_poll_end':
         return this.#protocolError(`a bridge may not send ${frame.type.toUpperCase()}`)
     }
   }

@@ -15,6 +15,8 @@ import { hasPageToken, isAdminPage, sendAdminPage, sendBridges, sendRecentCalls 
 import { TokenVerifier } from './auth.js'
 import { BridgeSession } from './bridge-session.js'
 import { handleCall } from './call-api.js'
+import { JobDispatch } from './job-dispatch.js'
+import { JobStore } from './job-store.js'
 import { handleJobs, type JobsApi } from './jobs-api.js'
 import { sendError } from './http-errors.js'
 import { cloudMetrics, type CloudMetrics } from './metrics.js'
@@ -45,7 +47,8 @@ export function createCloud (options: CloudOptions): Cloud {
   const { log } = options
   const registry = new BridgeRegistry()
   const metrics = cloudMetrics(registry)
-  const jobs: JobsApi = {}
+  const jobs: JobsApi = { store: new JobStore() }
+  const jobDispatch = new JobDispatch(jobs.store, registry, log)
   const verifier = new TokenVerifier({ clients: options.clients })
   const limits: PeerLimits = { ...DEFAULT_LIMITS, maxBodyBytes: options.maxBodyBytes }
   const wss = new WebSocketServer({
@@ -62,6 +65,8 @@ export function createCloud (options: CloudOptions): Cloud {
     : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) as unknown as Server
   server.keepAliveTimeout = 5_000
   server.on('connection', (socket: Socket) => socket.setNoDelay(true))
+  jobDispatch.start()
+  server.on('close', () => jobDispatch.stop())
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     onUpgrade(req, socket, head).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, 'upgrade failed')
@@ -88,7 +93,8 @@ export function createCloud (options: CloudOptions): Cloud {
         helloTimeout: 10_000,
         defaultCallTimeout: 30_000,
         expiresAt: options.reauth === true ? result.expiresAt : undefined,
-        log
+        log,
+        jobs: (s, frame) => jobDispatch.onFrame(s, frame)
       }, {
         ready (s) {
           registry.add(s)

@@ -6,8 +6,9 @@ import { Packr, Unpackr } from 'msgpackr'
 import {
   FLAG_END_STREAM, FRAME_TYPE, HEADER_BYTES, type Frame, type FrameTypeName
 } from './frames.js'
+import { isJobFrameType, validateJobHead } from './job-frames.js'
 import { scanMsgpack } from './msgpack-guard.js'
-import { validateHead, type HeadType } from './validate.js'
+import { validateHead } from './validate.js'
 import { HEAD_LIMITS } from './version.js'
 
 // Records, structured cloning and every extension are off: a head is plain maps, arrays,
@@ -24,7 +25,8 @@ const unpackr = new Unpackr(unpackrOptions as ConstructorParameters<typeof Unpac
 const TYPE_BY_ID: ReadonlyMap<number, FrameTypeName> = new Map(
   Object.entries(FRAME_TYPE).map(([name, id]) => [id, name as FrameTypeName])
 )
-const CONNECTION_TYPES: ReadonlySet<FrameTypeName> = new Set(['hello', 'welcome', 'ping', 'pong', 'goaway', 'error'])
+const CONNECTION_TYPES: ReadonlySet<FrameTypeName> = new Set(['hello', 'welcome', 'ping', 'pong', 'goaway', 'error',
+  'job_offer', 'job_state', 'job_records', 'job_ack', 'job_poll', 'job_poll_end'])
 
 /** A frame of a type this version does not know; answered with an ERROR, never fatal. */
 export interface UnknownFrame { readonly type: 'unknown', readonly typeId: number, readonly stream: number }
@@ -84,7 +86,13 @@ export function encodeFrame (frame: Frame): Buffer[] {
     case 'hello':
     case 'welcome':
     case 'goaway':
-    case 'error': {
+    case 'error':
+    case 'job_offer':
+    case 'job_state':
+    case 'job_records':
+    case 'job_ack':
+    case 'job_poll':
+    case 'job_poll_end': {
       const { type, ...head } = frame
       return [headFrame(FRAME_TYPE[type], 0, 0, head)]
     }
@@ -172,11 +180,11 @@ function decodeFrame (type: FrameTypeName, flags: number, stream: number, payloa
       if (payload.byteLength !== 8) return `${type.toUpperCase()} payload must be 8 bytes`
       return { type, data: payload }
     default:
-      return decodeHead(type, stream, end, payload)
+      return decodeHead(type, payload, (head) => isJobFrameType(type) ? validateJobHead(type, head) : validateHead(type, stream, end, head))
   }
 }
 
-function decodeHead (type: HeadType, stream: number, end: boolean, payload: Uint8Array): Frame | string {
+function decodeHead (type: FrameTypeName, payload: Uint8Array, validate: (head: unknown) => Frame | string): Frame | string {
   if (payload.byteLength > HEAD_LIMITS.maxHeadBytes) return `${type.toUpperCase()} head exceeds ${HEAD_LIMITS.maxHeadBytes} bytes`
   const problem = scanMsgpack(payload, HEAD_LIMITS.maxDepth)
   if (problem !== undefined) return `${type.toUpperCase()}: ${problem}`
@@ -186,5 +194,5 @@ function decodeHead (type: HeadType, stream: number, end: boolean, payload: Uint
   } catch (err) {
     return `${type.toUpperCase()}: undecodable head (${(err as Error).message})`
   }
-  return validateHead(type, stream, end, head)
+  return validate(head)
 }

@@ -14,6 +14,7 @@
  */
 
 import type { ErrorCode } from './errors.js'
+import type { JobFrame } from './job-frames.js'
 
 export const HEADER_BYTES = 10
 
@@ -28,7 +29,14 @@ export const FRAME_TYPE = Object.freeze({
   ping: 0x08,
   pong: 0x09,
   goaway: 0x0a,
-  error: 0x0b
+  error: 0x0b,
+  // Sync jobs (job-frames.ts): stream 0, MessagePack head.
+  job_offer: 0x10,
+  job_state: 0x11,
+  job_records: 0x12,
+  job_ack: 0x13,
+  job_poll: 0x14,
+  job_poll_end: 0x15
 } as const)
 
 export type FrameTypeName = keyof typeof FRAME_TYPE
@@ -153,7 +161,7 @@ export interface ErrorFrame {
 
 export type Frame =
   | HelloFrame | WelcomeFrame | RequestFrame | ResponseFrame | DataFrame | ResetFrame
-  | WindowFrame | PingFrame | PongFrame | GoawayFrame | ErrorFrame
+  | WindowFrame | PingFrame | PongFrame | GoawayFrame | ErrorFrame | JobFrame
 
 /** Frames that belong to a stream (stream id > 0). */
 export type StreamFrame = RequestFrame | ResponseFrame | DataFrame | ResetFrame | WindowFrame

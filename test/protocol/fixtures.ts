@@ -119,7 +119,7 @@ export interface MalformedCase {
 const CONNECTION_TYPES: readonly FrameTypeName[] = ['hello', 'welcome', 'ping', 'pong', 'goaway', 'error']
 const STREAM_TYPES: readonly FrameTypeName[] = ['request', 'response', 'data', 'reset', 'window']
 const okPayload = (type: FrameTypeName): Buffer =>
-  type === 'ping' || type === 'pong' ? ping(1) : type === 'window' ? bytes(0, 0, 0, 1) : type === 'data' ? bytes(1) : msgpack(GOOD_HEAD[type])
+  type === 'ping' || type === 'pong' ? ping(1) : type === 'window' ? bytes(0, 0, 0, 1) : type === 'data' ? bytes(1) : msgpack(GOOD_HEAD[type as HeadType])
 const goodPing = rawFrame('ping', 0, ping(1))
 
 /** MessagePack heads that are not one plain, bounded map. */

@@ -2,7 +2,7 @@
  * Builds a Bridge from validated options: key, target policy, executor, credential store, TLS
  * trust and proxy. Shared by `agent`, `npm start` and the tests.
  */
-import { DEFAULT_LIMITS } from '../protocol/version.js'
+import { limitsFor } from '../protocol/version.js'
 import { loadAgentKey, signAgentToken, audienceOf } from './auth.js'
 import { Bridge } from './bridge.js'
 import { trustedCas, proxyAgentFor, proxyFor } from './cloud-socket.js'
@@ -21,7 +21,7 @@ export async function createBridge (options: AgentOptions, log: Logger): Promise
   const key = await loadAgentKey({ clientSecret: options.clientSecret, privateKeyFile: options.privateKeyFile })
   const audience = audienceOf(options.cloudUrl)
   const policy = new TargetPolicy(options.allow)
-  const executor = createExecutor({ connectTimeout: 10_000, maxHeaderSize: 64 * 1024 })
+  const executor = createExecutor({ connectTimeout: 10_000, maxHeaderSize: options.maxHeaderBytes })
   let store: CredentialStore | undefined
   const credentialHeader = async (name: string): Promise<readonly [string, string] | undefined> => {
     store ??= await CredentialStore.open(options.dataDir)
@@ -32,7 +32,7 @@ export async function createBridge (options: AgentOptions, log: Logger): Promise
   if (options.insecure) log.warn({ bridge: options.name }, '--insecure: the cloud\'s TLS certificate is NOT verified')
   const proxy = proxyFor(options.cloudUrl, options.proxy)
   if (proxy !== undefined) log.info({ bridge: options.name, proxy: redactUrl(proxy) }, 'using a proxy for the cloud connection')
-  const limits = { ...DEFAULT_LIMITS, maxStreams: options.maxStreams, maxBodyBytes: options.maxBodyBytes }
+  const limits = { ...limitsFor(options.maxMessageBytes), maxStreams: options.maxStreams, maxBodyBytes: options.maxBodyBytes }
   const jobs = await openJobClient(options, log, { policy, executor, credentialHeader })
   return new Bridge({
     name: options.name,
@@ -58,6 +58,7 @@ export async function createBridge (options: AgentOptions, log: Logger): Promise
       executor,
       credentialHeader,
       receiveWindow: limits.initialWindow,
+      headerLimits: { maxCount: options.maxHeaders, maxBytes: options.maxHeaderBytes },
       maxBodyBytes: options.maxBodyBytes,
       defaultTimeout: options.requestTimeout,
       followRedirects: options.followRedirects

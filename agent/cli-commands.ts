@@ -58,6 +58,9 @@ const AGENT: Record<string, Options> = {
   'health-port': int('serve /healthz and /metrics on 127.0.0.1 at this port'),
   'max-body-bytes': int('largest body each way, bytes', A.maxBodyBytes),
   'max-streams': int('most concurrent calls on the tunnel', A.maxStreams),
+  'max-message-bytes': int('largest WebSocket message accepted from the cloud, bytes', A.maxMessageBytes),
+  'max-headers': int('most headers in a request or response', A.maxHeaders),
+  'max-header-bytes': int('largest header block of a request or response, bytes', A.maxHeaderBytes),
   'request-timeout': int('per-call timeout when the call names none, ms', A.requestTimeout),
   'follow-redirects': { type: 'boolean', describe: 'follow redirects, checking every hop against the rules', defaultDescription: 'false' },
   'drain-timeout': int('wait for in-flight calls on SIGTERM/SIGINT, ms', A.drainTimeout)
@@ -72,6 +75,7 @@ const MOCK_CLOUD: Record<string, Options> = {
   'api-token': str('bearer token the HTTP API and admin page require (required off loopback)'),
   'max-body-bytes': int('largest body each way, bytes', M.maxBodyBytes),
   'heartbeat-interval': int('heartbeat period, ms', M.heartbeatInterval),
+  'max-message-bytes': int('largest WebSocket message accepted from a bridge, bytes', M.maxMessageBytes),
   reauth: { type: 'boolean', describe: 'end each bridge session when its token expires (close code 4003); bridges reconnect at once', defaultDescription: 'false' },
   ...LOGGING
 }

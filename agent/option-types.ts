@@ -46,6 +46,12 @@ export interface AgentOptions extends ConnectionOptions {
   readonly maxBodyBytes: number
   /** Max concurrent streams (calls) on the tunnel. @default 1024 */
   readonly maxStreams: number
+  /** Largest WebSocket message accepted from the cloud (ws maxPayload), in bytes. @default 1_052_672 */
+  readonly maxMessageBytes: number
+  /** Most headers in a request or response. @default 100 */
+  readonly maxHeaders: number
+  /** Largest header block of a request or response, in bytes. @default 65_536 */
+  readonly maxHeaderBytes: number
   /** Default per-call timeout in ms when the call names none. @default 30_000 */
   readonly requestTimeout: number
   /** Follow redirects (every hop checked against the rules). @default false */
@@ -72,6 +78,8 @@ export interface MockCloudOptions {
   readonly maxBodyBytes: number
   /** Heartbeat period in ms. @default 10_000 */
   readonly heartbeatInterval: number
+  /** Largest WebSocket message accepted from a bridge (ws maxPayload), in bytes. @default 1_052_672 */
+  readonly maxMessageBytes: number
   /** End each session when its token expires (close code 4003). @default false */
   readonly reauth: boolean
 }

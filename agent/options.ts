@@ -35,6 +35,9 @@ export const AGENT_DEFAULTS = Object.freeze({
   allow: Object.freeze([]) as readonly string[],
   maxBodyBytes: 1_073_741_824,
   maxStreams: 1024,
+  maxMessageBytes: 1_052_672,
+  maxHeaders: 100,
+  maxHeaderBytes: 65_536,
   requestTimeout: 30_000,
   followRedirects: false,
   drainTimeout: 30_000
@@ -48,12 +51,13 @@ export const MOCK_CLOUD_DEFAULTS = Object.freeze({
   logLevel: 'info' as LogLevel,
   maxBodyBytes: 1_073_741_824,
   heartbeatInterval: 10_000,
+  maxMessageBytes: 1_052_672,
   reauth: false
 })
 
 const CONNECTION_KEYS = ['cloudUrl', 'clientId', 'clientSecret', 'clientSecretFile', 'privateKeyFile', 'name', 'caFile',
   'insecure', 'proxy', 'dataDir', 'logLevel', 'debug', 'handshakeTimeout', 'heartbeatInterval', 'tokenTtl'] as const
-const AGENT_ONLY_KEYS = ['allow', 'healthPort', 'maxBodyBytes', 'maxStreams', 'requestTimeout', 'followRedirects', 'drainTimeout'] as const
+const AGENT_ONLY_KEYS = ['allow', 'healthPort', 'maxBodyBytes', 'maxStreams', 'maxMessageBytes', 'maxHeaders', 'maxHeaderBytes', 'requestTimeout', 'followRedirects', 'drainTimeout'] as const
 
 /**
  * The keys a `--config` file may hold, per command family. One file serves `agent`,
@@ -63,7 +67,7 @@ const AGENT_ONLY_KEYS = ['allow', 'healthPort', 'maxBodyBytes', 'maxStreams', 'r
 export const CONFIG_KEYS = Object.freeze({
   agent: new Set<string>([...CONNECTION_KEYS, ...AGENT_ONLY_KEYS, 'frequency', 'job', 'user']) as ReadonlySet<string>,
   mockCloud: new Set<string>(['host', 'port', 'client', 'tlsCert', 'tlsKey', 'apiToken', 'logLevel', 'debug',
-    'maxBodyBytes', 'heartbeatInterval', 'reauth']) as ReadonlySet<string>
+    'maxBodyBytes', 'heartbeatInterval', 'maxMessageBytes', 'reauth']) as ReadonlySet<string>
 })
 
 /** Values from the machine that the defaults depend on, passed in to keep resolution pure. */
@@ -166,6 +170,9 @@ export function resolveAgentOptions (s: OptionSources, host: HostInfo): Resolved
     healthPort: readInt(s, 'healthPort', 0, 65_535),
     maxBodyBytes: readInt(s, 'maxBodyBytes', 0) ?? d.maxBodyBytes,
     maxStreams: readInt(s, 'maxStreams', 0) ?? d.maxStreams,
+    maxMessageBytes: readInt(s, 'maxMessageBytes', 4096, 64 * 1024 * 1024) ?? d.maxMessageBytes,
+    maxHeaders: readInt(s, 'maxHeaders', 1, 10_000) ?? d.maxHeaders,
+    maxHeaderBytes: readInt(s, 'maxHeaderBytes', 1024, 1024 * 1024) ?? d.maxHeaderBytes,
     requestTimeout: readInt(s, 'requestTimeout', 1) ?? d.requestTimeout,
     followRedirects: readBool(s, 'followRedirects') ?? d.followRedirects,
     drainTimeout: readInt(s, 'drainTimeout', 1) ?? d.drainTimeout
@@ -223,6 +230,7 @@ export function resolveMockCloudOptions (s: OptionSources, host: HostInfo): Mock
     logLevel: resolveLogLevel(s, d.logLevel),
     maxBodyBytes: readInt(s, 'maxBodyBytes', 0) ?? d.maxBodyBytes,
     heartbeatInterval: readInt(s, 'heartbeatInterval', 1) ?? d.heartbeatInterval,
+    maxMessageBytes: readInt(s, 'maxMessageBytes', 4096, 64 * 1024 * 1024) ?? d.maxMessageBytes,
     reauth: readBool(s, 'reauth') ?? d.reauth
   }
 }

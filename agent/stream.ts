@@ -10,7 +10,7 @@ import { ReceiveWindow } from '../protocol/flow-control.js'
 import type { FrameWriter } from '../protocol/frame-writer.js'
 import { StreamSender } from '../protocol/stream-sender.js'
 import type { ExecRequest, Execution, Executor, ResponseSink } from './executor.js'
-import { requestHeadersForTarget, responseHeadersForCloud } from './headers.js'
+import { requestHeadersForTarget, responseHeadersForCloud, type HeaderLimits } from './headers.js'
 import type { TargetPolicy } from './policy.js'
 import { headersForHop, MAX_REDIRECTS, nextHop } from './redirect.js'
 import { RequestBody } from './request-body.js'
@@ -44,6 +44,8 @@ export interface StreamContext {
   readonly defaultTimeout: number
   /** Follow redirects for every call (each hop checked against the rules). */
   readonly followRedirects: boolean
+  /** Limits on the caller's request headers. @default DEFAULT_HEADER_LIMITS */
+  readonly headerLimits?: HeaderLimits
 }
 
 export interface StreamObserver {
@@ -103,7 +105,7 @@ export class AgentStream implements ResponseSink {
       if (header === undefined) throw new OutbridgeError('UNKNOWN_CREDENTIAL', `no credential named "${hop.credential}" on this bridge`)
       extra = [header[0], header[1]]
     }
-    const headers = requestHeadersForTarget(hop.headers, target, extra)
+    const headers = requestHeadersForTarget(hop.headers, target, extra, this.#ctx.headerLimits)
     const timeoutMs = hop.timeoutMs > 0 ? hop.timeoutMs : this.#ctx.defaultTimeout
     return { method: hop.method, target, headers, body: hop.body, timeoutMs }
   }

@@ -21,6 +21,7 @@ export async function runMockCloud (options: MockCloudOptions): Promise<number> 
     tls,
     apiToken: options.apiToken,
     maxBodyBytes: options.maxBodyBytes,
+    maxMessageBytes: options.maxMessageBytes,
     heartbeatInterval: options.heartbeatInterval,
     reauth: options.reauth,
     log

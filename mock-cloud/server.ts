@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { timingSafeEqual } from 'node:crypto'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { PeerLimits } from '../protocol/frames.js'
-import { DEFAULT_LIMITS, PROTOCOL_VERSIONS, subprotocolOf, versionOfSubprotocol } from '../protocol/version.js'
+import { DEFAULT_LIMITS, limitsFor, PROTOCOL_VERSIONS, subprotocolOf, versionOfSubprotocol } from '../protocol/version.js'
 import type { Logger } from '../agent/logger.js'
 import { hasPageToken, isAdminPage, sendAdminPage, sendBridges, sendRecentCalls } from './admin-api.js'
 import { TokenVerifier } from './auth.js'
@@ -28,6 +28,8 @@ export interface CloudOptions {
   readonly tls?: { readonly cert: string, readonly key: string }
   readonly apiToken?: string
   readonly maxBodyBytes: number
+  /** Largest WebSocket message accepted from a bridge, in bytes. @default DEFAULT_LIMITS.maxMessageBytes */
+  readonly maxMessageBytes?: number
   readonly heartbeatInterval: number
   /** End sessions when their token expires. @default false */
   readonly reauth?: boolean
@@ -50,7 +52,7 @@ export function createCloud (options: CloudOptions): Cloud {
   const jobs: JobsApi = { store: new JobStore() }
   const jobDispatch = new JobDispatch(jobs.store, registry, log)
   const verifier = new TokenVerifier({ clients: options.clients })
-  const limits: PeerLimits = { ...DEFAULT_LIMITS, maxBodyBytes: options.maxBodyBytes }
+  const limits: PeerLimits = { ...limitsFor(options.maxMessageBytes ?? DEFAULT_LIMITS.maxMessageBytes), maxBodyBytes: options.maxBodyBytes }
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,

@@ -44,6 +44,11 @@ export const CLOSE_CODE = Object.freeze({
   heartbeatTimeout: 4008
 } as const)
 
+/** Limits for a given message size: frames fill a message less its header room. */
+export function limitsFor (maxMessageBytes: number, base: PeerLimits = DEFAULT_LIMITS): PeerLimits {
+  return { ...base, maxMessageBytes, maxFrameBytes: Math.min(base.maxFrameBytes, maxMessageBytes - 64) }
+}
+
 /** What each side is willing to receive unless configured otherwise. */
 export const DEFAULT_LIMITS: PeerLimits = Object.freeze({
   maxMessageBytes: 1024 * 1024 + 4096,

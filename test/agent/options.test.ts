@@ -35,13 +35,16 @@ test('defaults are pinned', () => {
     allow: [],
     maxBodyBytes: 1_073_741_824,
     maxStreams: 1024,
+    maxMessageBytes: 1_052_672,
+    maxHeaders: 100,
+    maxHeaderBytes: 65_536,
     requestTimeout: 30_000,
     followRedirects: false,
     drainTimeout: 30_000,
     tokenTtl: 60
   })
   assert.deepEqual({ ...MOCK_CLOUD_DEFAULTS }, {
-    host: '127.0.0.1', port: 8080, clients: [], logLevel: 'info', maxBodyBytes: 1_073_741_824, heartbeatInterval: 10_000, reauth: false
+    host: '127.0.0.1', port: 8080, clients: [], logLevel: 'info', maxBodyBytes: 1_073_741_824, heartbeatInterval: 10_000, maxMessageBytes: 1_052_672, reauth: false
   })
   assert.ok(Object.isFrozen(AGENT_DEFAULTS) && Object.isFrozen(AGENT_DEFAULTS.allow) && Object.isFrozen(MOCK_CLOUD_DEFAULTS))
   const agent = resolveAgentOptions(src(LOGIN), HOST)

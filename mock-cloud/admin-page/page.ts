@@ -19,6 +19,7 @@ function cspHash (text: string): string {
 
 const BRIDGE_COLUMNS = ['Name', 'Client id', 'Version', 'State', 'Connected since', 'In flight', 'RTT (ms)']
 const CALL_COLUMNS = ['Time', 'API', 'Bridge', 'Method', 'URL', 'Outcome', 'Duration (ms)', 'Bytes sent / received']
+const JOB_COLUMNS = ['Name', 'Frequency', 'Bridge', 'State', 'Runs', 'Next due', 'Last result']
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
 
 function table (id: string, caption: string, columns: readonly string[], empty: string): string {
@@ -74,8 +75,12 @@ ${CALL_FORM}
 <h2 id="calls-heading">Recent calls</h2>
 ${table('calls', 'Recent calls, newest first (refreshed every second)', CALL_COLUMNS, 'No call yet.')}
 </section>
+<section aria-labelledby="jobs-heading">
+<h2 id="jobs-heading">Sync jobs</h2>
+${table('jobs', 'Sync jobs and their state (refreshed every second)', JOB_COLUMNS, 'No job defined.')}
+</section>
 </main>
-<footer><p>JSON behind this page: <a href="/api/bridges">/api/bridges</a>, <a href="/api/calls">/api/calls</a>, <a href="/metrics">/metrics</a>.</p></footer>
+<footer><p>JSON behind this page: <a href="/api/bridges">/api/bridges</a>, <a href="/api/calls">/api/calls</a>, <a href="/api/jobs">/api/jobs</a>, <a href="/metrics">/metrics</a>.</p></footer>
 <script>${ADMIN_PAGE_SCRIPT}</script>
 </body>
 </html>

@@ -113,6 +113,24 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
     }))
   }
 
+  function showJobs (jobs) {
+    var body = document.querySelector('#jobs tbody')
+    if (jobs.length === 0) return emptyRow(body, 7, 'No job defined.')
+    body.replaceChildren.apply(body, jobs.map(function (j) {
+      var row = document.createElement('tr')
+      cell(row, j.name)
+      cell(row, j.frequency)
+      cell(row, j.bridge === null || j.bridge === undefined ? 'any' : j.bridge)
+      cell(row, j.state, j.state === 'failed' ? 'fail' : j.state === 'succeeded' ? 'ok' : '')
+      cell(row, String(j.runs), 'num')
+      if (j.nextDueAt) timeCell(row, j.nextDueAt, true)
+      else cell(row, '–')
+      var last = j.lastRun
+      cell(row, last ? last.state + (last.durationMs === undefined ? '' : ' in ' + Math.round(last.durationMs) + ' ms') : '–')
+      return row
+    }))
+  }
+
   async function getJson (path) {
     var res = await api(path)
     if (res.status === 401) throw new Error('this cloud needs its API token: open this page as /?token=YOUR_API_TOKEN')
@@ -122,9 +140,10 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
 
   async function poll () {
     try {
-      var answers = await Promise.all([getJson('/api/bridges'), getJson('/api/calls?limit=50')])
+      var answers = await Promise.all([getJson('/api/bridges'), getJson('/api/calls?limit=50'), getJson('/api/jobs')])
       showBridges(answers[0])
       showCalls(answers[1])
+      showJobs(answers[2])
       var n = answers[0].length
       say(n === 1 ? '1 bridge connected' : n + ' bridges connected')
     } catch (err) {

@@ -99,6 +99,17 @@ describe('admin page', { skip }, () => {
     await ok.waitFor()
     assert.ok((await ok.getByRole('cell').allTextContents()).includes('200'))
     await calls.getByRole('row', { name: /FORBIDDEN_TARGET/ }).waitFor()
+
+    // A sync job appears in the jobs table and reaches its final state there, without a reload.
+    const created = await cloud.api('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'page-job', frequency: 'once', connection: { baseUrl: target.url }, steps: [{ kind: 'request', name: 'hello', path: '/hello' }] })
+    })
+    assert.equal(created.status, 201)
+    const jobRow = page.getByRole('table', { name: /Sync jobs/ }).getByRole('row', { name: /page-job/ })
+    await jobRow.waitFor()
+    await jobRow.getByRole('cell', { name: 'succeeded', exact: true }).waitFor()
     await page.screenshot({ path: SCREENSHOT, fullPage: true })
 
     assert.equal(await agent.stop('SIGTERM'), 0)

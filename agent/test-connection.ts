@@ -4,16 +4,14 @@
  * prints a one-line verdict on stdout and resolves with the exit code:
  * 0 ok · 2 bad configuration · 3 credentials rejected · 4 cloud unreachable (DNS, TCP, TLS, proxy).
  */
-import { DEFAULT_LIMITS, PROTOCOL_VERSIONS, subprotocolOf } from '../protocol/version.js'
-import { audienceOf, loadAgentKey, signAgentToken } from './auth.js'
-import { cloudSocketClass, proxyAgentFor, proxyFor, trustedCas } from './cloud-socket.js'
+import { DEFAULT_LIMITS, PROTOCOL_VERSIONS } from '../protocol/version.js'
 import { classifyConnectError, type ConnectFailure } from './connect-errors.js'
 import { AgentSession } from './dispatcher.js'
 import { createExecutor } from './executor.js'
 import type { ConnectionOptions } from './option-types.js'
 import { VERSION } from './package-info.js'
 import { TargetPolicy } from './policy.js'
-import { readOptionFile } from './bridge-factory.js'
+import { openCloudSocket } from './one-shot-socket.js'
 
 export const EXIT = Object.freeze({ ok: 0, config: 2, rejected: 3, unreachable: 4 })
 
@@ -32,21 +30,9 @@ export async function testConnection (options: ConnectionOptions, out: NodeJS.Wr
 }
 
 async function attempt (options: ConnectionOptions): Promise<Verdict> {
-  const key = await loadAgentKey({ clientSecret: options.clientSecret, privateKeyFile: options.privateKeyFile })
-  const token = await signAgentToken(key, options.clientId, audienceOf(options.cloudUrl), { ttlSeconds: options.tokenTtl })
-  const ca = readOptionFile('--ca-file', options.caFile, trustedCas)
-  const Socket = cloudSocketClass({
-    authorization: () => `Bearer ${token}`,
-    proxyAgent: proxyAgentFor(proxyFor(options.cloudUrl, options.proxy), ca, options.insecure),
-    ca,
-    insecure: options.insecure,
-    maxPayload: DEFAULT_LIMITS.maxMessageBytes,
-    handshakeTimeout: options.handshakeTimeout,
-    userAgent: `outbridge/${VERSION}`
-  })
+  const ws = await openCloudSocket(options, DEFAULT_LIMITS.maxMessageBytes)
   const executor = createExecutor({ connectTimeout: 1_000, maxHeaderSize: 16 * 1024 })
   return await new Promise<Verdict>((resolve) => {
-    const ws = new Socket(options.cloudUrl, PROTOCOL_VERSIONS.map(subprotocolOf))
     const deadline = setTimeout(() => finish({ ok: false, failure: { kind: 'timeout', message: `no answer from the cloud within ${options.handshakeTimeout * 2} ms` } }), options.handshakeTimeout * 2)
     let welcome: { session: string, version: number } | undefined
     const session = new AgentSession((m) => ws.send(m), {

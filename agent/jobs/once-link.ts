@@ -4,12 +4,10 @@
  * routes no Call-URL traffic to a process about to exit, and attaches the job client.
  */
 import type { PeerLimits } from '../../protocol/frames.js'
-import { PROTOCOL_VERSIONS, subprotocolOf } from '../../protocol/version.js'
-import { audienceOf, loadAgentKey, signAgentToken } from '../auth.js'
-import { readOptionFile } from '../bridge-factory.js'
-import { cloudSocketClass, proxyAgentFor, proxyFor, trustedCas } from '../cloud-socket.js'
+import { PROTOCOL_VERSIONS } from '../../protocol/version.js'
 import { classifyConnectError, type ConnectFailure } from '../connect-errors.js'
 import { AgentSession, type SessionOptions } from '../dispatcher.js'
+import { openCloudSocket } from '../one-shot-socket.js'
 import type { ConnectionOptions } from '../option-types.js'
 import { VERSION } from '../package-info.js'
 import type { JobLink } from './job-client.js'
@@ -28,20 +26,8 @@ export async function openOnceLink (
   streamContext: SessionOptions['streamContext'],
   jobs: JobLink
 ): Promise<OnceLink> {
-  const key = await loadAgentKey({ clientSecret: options.clientSecret, privateKeyFile: options.privateKeyFile })
-  const token = await signAgentToken(key, options.clientId, audienceOf(options.cloudUrl))
-  const ca = readOptionFile('--ca-file', options.caFile, trustedCas)
-  const Socket = cloudSocketClass({
-    authorization: () => `Bearer ${token}`,
-    proxyAgent: proxyAgentFor(proxyFor(options.cloudUrl, options.proxy), ca, options.insecure),
-    ca,
-    insecure: options.insecure,
-    maxPayload: limits.maxMessageBytes,
-    handshakeTimeout: options.handshakeTimeout,
-    userAgent: `outbridge/${VERSION}`
-  })
+  const ws = await openCloudSocket(options, limits.maxMessageBytes)
   return await new Promise<OnceLink>((resolve) => {
-    const ws = new Socket(options.cloudUrl, PROTOCOL_VERSIONS.map(subprotocolOf))
     let welcomed = false
     let markLost: (why: string) => void = () => {}
     const lost = new Promise<string>((resolve) => { markLost = resolve })

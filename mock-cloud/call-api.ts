@@ -15,6 +15,7 @@ import type { BridgeRegistry } from './registry.js'
 import { readBody } from './read-body.js'
 import { RoutedCall, cancelWhenCallerLeaves } from './route-call.js'
 import type { CallHandler } from './tunnel-call.js'
+import { encodeBody } from './body-encoding.js'
 
 export interface CallApiOptions {
   readonly registry: BridgeRegistry
@@ -181,15 +182,4 @@ export function headerObject (flat: HeaderList): Record<string, string | string[
     else out[name] = [prev, flat[i + 1]]
   }
   return out
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-/** UTF-8 text when the bytes are valid UTF-8, else base64 with `bodyEncoding: "base64"`. */
-function encodeBody (body: Buffer): { body: string, bodyEncoding?: 'base64' } {
-  try {
-    return { body: utf8.decode(body) }
-  } catch {
-    return { body: body.toString('base64'), bodyEncoding: 'base64' }
-  }
 }

@@ -7,6 +7,7 @@ import type { ErrorCode } from '../protocol/errors.js'
 import type { FinalRecord, JobRecord, PageRecord, StepRecord } from '../protocol/job-frames.js'
 import { fieldAt, type JobSpec } from '../protocol/job-spec.js'
 import { headerObject } from './call-api.js'
+import { encodeBody } from './body-encoding.js'
 
 export interface PageResult {
   readonly url: string
@@ -54,15 +55,6 @@ export interface RunResult {
 
 interface PageParts { readonly url: string, readonly status: number, readonly parts: Uint8Array[] }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-function encodeBody (body: Buffer): { body: string, bodyEncoding?: 'base64' } {
-  try {
-    return { body: utf8.decode(body) }
-  } catch {
-    return { body: body.toString('base64'), bodyEncoding: 'base64' }
-  }
-}
 
 /** The records of one attempt of a run, applied strictly in `seq` order. */
 export class RunAssembly {

@@ -12,7 +12,7 @@ test('pins the versions, close codes and limits (PROTOCOL.md documents these num
     normal: 1000, goingAway: 1001, protocolError: 1002, unsupportedVersion: 4002, tokenExpired: 4003, heartbeatTimeout: 4008
   })
   assert.deepEqual({ ...DEFAULT_LIMITS }, {
-    maxMessageBytes: 1_052_672, maxFrameBytes: 262_144, initialWindow: 524_288, maxStreams: 1024, maxBodyBytes: 1_073_741_824
+    maxMessageBytes: 1_052_672, maxFrameBytes: 262_144, initialWindow: 4_194_304, maxStreams: 1024, maxBodyBytes: 1_073_741_824
   })
   assert.deepEqual({ ...HEAD_LIMITS }, { maxHeadBytes: 131_072, maxDepth: 6, maxHeaders: 256, maxUrlLength: 16_384 })
 })

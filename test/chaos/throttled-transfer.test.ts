@@ -1,0 +1,84 @@
+/**
+ * Chaos: a large download and a large upload at the same time, each ending in a reader throttled
+ * to a fixed rate (the relay client reads the download slowly; the target reads the upload
+ * slowly). Flow control must carry the slow reader's pace back to the fast writer: neither the
+ * agent nor the cloud may buffer what the reader has not taken (RSS stays under 150 MB), and the
+ * tunnel must not stall either (throughput matches the throttle within 25%).
+ */
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { request } from 'node:http'
+import type { IncomingMessage } from 'node:http'
+import { after, test } from 'node:test'
+import { Readable } from 'node:stream'
+import { deterministicChunks, expectedSha256 } from '../support/target-server.js'
+import type { SampleTarget } from '../support/target-server.js'
+import { cleanup, startAgent, startCloud, startTarget } from '../e2e/harness.js'
+import type { Cloud } from '../e2e/harness.js'
+import { relayUrl } from './calls.js'
+import { AGENT_ARGS, CLOUD_ARGS, SCALE, caseTimeout } from './chaos-config.js'
+import { startChaosTarget } from './chaos-target.js'
+import type { ChaosTarget } from './chaos-target.js'
+import { readPaced } from './paced-reader.js'
+import type { PacedRead } from './paced-reader.js'
+import { mib, watchRss } from './probes.js'
+
+const SIZE = SCALE.transferBytes
+const RATE = SCALE.transferRate
+/** Resident memory allowed to the agent and to the cloud, in bytes (150 MB). */
+const RSS_LIMIT = 150_000_000
+/** Throughput may differ from the throttle by this fraction. */
+const TOLERANCE = 0.25
+
+let chaosTarget: ChaosTarget | undefined
+after(async () => {
+  await chaosTarget?.close()
+  await cleanup()
+})
+
+/** GETs `/bytes` through `/api/relay` and reads the answer at {@link RATE}. */
+async function download (cloud: Cloud, target: SampleTarget): Promise<PacedRead> {
+  const req = request(`${cloud.url}/api/relay?url=${encodeURIComponent(`${target.url}/bytes?n=${SIZE}&seed=down`)}`)
+  req.end()
+  const [res] = await once(req, 'response') as [IncomingMessage]
+  assert.equal(res.statusCode, 200)
+  return await readPaced(res, RATE)
+}
+
+/** POSTs {@link SIZE} bytes as fast as the tunnel takes them to a target that reads at {@link RATE}. */
+async function upload (cloud: Cloud, target: ChaosTarget): Promise<PacedRead> {
+  const startedAt = performance.now()
+  const req = request(relayUrl(cloud, target.port, `/sink?bps=${RATE}`), { method: 'POST', headers: { 'content-length': SIZE } })
+  Readable.from(deterministicChunks(SIZE, 'up'), { objectMode: false }).pipe(req)
+  const [res] = await once(req, 'response') as [IncomingMessage]
+  const chunks: Buffer[] = []
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk)
+  assert.equal(res.statusCode, 200, Buffer.concat(chunks).toString())
+  const answer = JSON.parse(Buffer.concat(chunks).toString()) as { bytes: number, sha256: string }
+  return { ...answer, ms: performance.now() - startedAt }
+}
+
+function rateOf (read: PacedRead): number {
+  return read.bytes / (read.ms / 1000)
+}
+
+test(`${mib(SIZE)} MiB down and ${mib(SIZE)} MiB up through readers throttled to ${mib(RATE)} MiB/s: RSS under 150 MB, throughput within 25% of the throttle`, { timeout: caseTimeout(60_000, 1_800_000) }, async (t) => {
+  const [cloud, target, chaos] = await Promise.all([startCloud({ args: [...CLOUD_ARGS] }), startTarget(), startChaosTarget()])
+  chaosTarget = chaos
+  const agent = await startAgent(cloud, { name: 'throttled', args: [...AGENT_ARGS] })
+  const agentRss = watchRss(agent.proc.child.pid!, 250)
+  const cloudRss = watchRss(cloud.proc.child.pid!, 250)
+  const [down, up] = await Promise.all([download(cloud, target), upload(cloud, chaos)])
+  const [agentPeak, cloudPeak] = [agentRss.stop(), cloudRss.stop()]
+
+  t.diagnostic(`download ${mib(down.bytes)} MiB in ${(down.ms / 1000).toFixed(1)} s = ${mib(rateOf(down))} MiB/s; upload ${mib(up.bytes)} MiB in ${(up.ms / 1000).toFixed(1)} s = ${mib(rateOf(up))} MiB/s (throttle ${mib(RATE)} MiB/s)`)
+  t.diagnostic(`peak RSS: agent ${mib(agentPeak)} MiB (${agentRss.samples.length} samples), cloud ${mib(cloudPeak)} MiB`)
+  assert.deepEqual({ bytes: down.bytes, sha256: down.sha256 }, { bytes: SIZE, sha256: expectedSha256(SIZE, 'down') }, 'the download arrived whole and unchanged')
+  assert.deepEqual({ bytes: up.bytes, sha256: up.sha256 }, { bytes: SIZE, sha256: expectedSha256(SIZE, 'up') }, 'the upload arrived whole and unchanged')
+  assert.ok(agentPeak < RSS_LIMIT, `agent RSS peaked at ${mib(agentPeak)} MiB`)
+  assert.ok(cloudPeak < RSS_LIMIT, `cloud RSS peaked at ${mib(cloudPeak)} MiB`)
+  for (const [what, read] of [['download', down], ['upload', up]] as const) {
+    const ratio = rateOf(read) / RATE
+    assert.ok(Math.abs(ratio - 1) <= TOLERANCE, `${what} ran at ${mib(rateOf(read))} MiB/s, ${Math.round(ratio * 100)}% of the throttle`)
+  }
+})

@@ -106,6 +106,11 @@ export class JobStore {
   }
 
   /** Adds a job, due at once; returns its id. */
+  /** Jobs held. */
+  get size (): number {
+    return this.#jobs.size
+  }
+
   create (spec: JobSpec): string {
     const id = randomUUID()
     const now = this.#options.now()

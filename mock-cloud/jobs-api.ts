@@ -64,6 +64,9 @@ export function parseJobJson (value: unknown): JobSpec {
   }
 }
 
+/** Jobs the mock cloud keeps at most. */
+const MAX_JOBS = 10_000
+
 async function createJob (req: IncomingMessage, res: ServerResponse, store: JobStore): Promise<void> {
   const raw = await readBody(req, MAX_JOB_JSON_BYTES)
   let value: unknown
@@ -72,7 +75,10 @@ async function createJob (req: IncomingMessage, res: ServerResponse, store: JobS
   } catch {
     throw badRequest('the body is not valid JSON')
   }
-  const id = store.create(parseJobJson(value))
+  const spec = parseJobJson(value)
+  // Every job is held in memory: a bound keeps a runaway client from growing the cloud forever.
+  if (store.size >= MAX_JOBS) throw new OutbridgeError('BAD_REQUEST', `the cloud holds at most ${MAX_JOBS} jobs`)
+  const id = store.create(spec)
   sendJson(res, 201, { id }, { location: `/api/jobs/${encodeURIComponent(id)}` })
 }
 

@@ -25,6 +25,7 @@ import { AGENT_ARGS, CLOUD_ARGS, SCALE, caseTimeout } from './chaos-config.js'
 import { activeResources, heapAfterGc, INSPECT_ENV, inspectorUrl } from './inspector-probe.js'
 import { mib, rssOf } from './probes.js'
 import { startLoader } from './soak-loader.js'
+import type { Loader } from './soak-loader.js'
 
 /** Live-heap growth allowed over the soak, in bytes (10 MB). */
 const HEAP_ALLOWANCE = 10_000_000
@@ -38,7 +39,10 @@ const BACK_WITHIN_MS = 5_000
 const BACK_AT_MOST_MS = 30_000 + 1_000 + 2_000
 
 let relay: TcpRelay | undefined
+let loader: Loader | undefined
 after(async () => {
+  // A failed soak must not leave its workers calling a cloud that is gone.
+  await loader?.stop()
   await relay?.close()
   await cleanup()
 })
@@ -60,30 +64,31 @@ test(`soak: ${SCALE.soakCycles} reconnect cycles and ${SCALE.soakCalls} calls; d
   const inspector = await inspectorUrl(agent.proc)
   const [fdsAtRest, handlesAtRest] = [openFds(pid), await activeResources(inspector)]
 
-  const loader = startLoader(cloud, target)
-  await waitFor(() => loader.done >= WARM_UP_CALLS, { timeoutMs: 30_000, message: 'the warm-up calls' })
+  const load = startLoader(cloud, target)
+  loader = load
+  await waitFor(() => load.done >= WARM_UP_CALLS, { timeoutMs: 30_000, message: 'the warm-up calls' })
   const [heapBefore, rssBefore, cyclesBefore] = [await heapAfterGc(inspector), rssOf(pid), cycles(agent)]
 
   // The cycles at which the link is reset instead, spread over the soak.
   const resetAt = Array.from({ length: SCALE.soakResets }, (_, k) => cyclesBefore + Math.round((k + 1) * SCALE.soakCycles / (SCALE.soakResets + 1)))
   const backMs: number[] = []
-  while (cycles(agent) - cyclesBefore < SCALE.soakCycles || loader.done < SCALE.soakCalls) {
+  while (cycles(agent) - cyclesBefore < SCALE.soakCycles || load.done < SCALE.soakCalls) {
     const cycle = cycles(agent)
     if (backMs.length < resetAt.length && cycle >= resetAt[backMs.length]) {
-      await loader.pause()
+      await load.pause()
       backMs.push(await abruptCycle(cycle))
-      loader.resume()
+      load.resume()
     }
-    await waitFor(() => cycles(agent) > cycle || loader.failures.length > 0, { timeoutMs: 15_000, message: `reconnect cycle ${cycle + 1}` })
-    assert.deepEqual(loader.failures.slice(0, 5), [], 'calls failed during the soak')
+    await waitFor(() => cycles(agent) > cycle || load.failures.length > 0, { timeoutMs: 15_000, message: `reconnect cycle ${cycle + 1}` })
+    assert.deepEqual(load.failures.slice(0, 5), [], 'calls failed during the soak')
   }
-  await loader.stop()
+  await load.stop()
   const soakCycles = cycles(agent) - cyclesBefore
 
   const fdsAfter = await waitFor(() => { const n = openFds(pid); return n <= fdsAtRest ? n : undefined }, { timeoutMs: 15_000, message: `agent descriptors back to ${fdsAtRest} (now ${openFds(pid)})` }).catch(() => openFds(pid))
   const handlesAfter = await waitFor(async () => { const now = await activeResources(inspector); return above(handlesAtRest, now).length === 0 ? now : undefined }, { timeoutMs: 15_000 }).catch(() => activeResources(inspector))
   const [heapAfter, rssAfter] = [await heapAfterGc(inspector), rssOf(pid)]
-  t.diagnostic(`${soakCycles} cycles (${backMs.length} of them RST, back after ${backMs.map(Math.round).join(', ')} ms), ${loader.done} calls (${loader.retried} retried after 503 BRIDGE_UNAVAILABLE between sessions)`)
+  t.diagnostic(`${soakCycles} cycles (${backMs.length} of them RST, back after ${backMs.map(Math.round).join(', ')} ms), ${load.done} calls (${load.retried} retried after 503 BRIDGE_UNAVAILABLE between sessions)`)
   t.diagnostic(`descriptors ${fdsAtRest} at rest -> ${fdsAfter}; handles ${JSON.stringify(handlesAtRest)} -> ${JSON.stringify(handlesAfter)}`)
   t.diagnostic(`live heap after GC ${mib(heapBefore)} -> ${mib(heapAfter)} MiB (${heapAfter >= heapBefore ? '+' : ''}${mib(heapAfter - heapBefore)}); RSS ${mib(rssBefore)} -> ${mib(rssAfter)} MiB`)
   assert.ok(soakCycles >= SCALE.soakCycles)

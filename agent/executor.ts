@@ -77,7 +77,10 @@ class Call implements Execution, Dispatcher.DispatchHandler {
   constructor (agent: Dispatcher, request: ExecRequest, sink: ResponseSink) {
     this.#sink = sink
     this.#timeoutMs = request.timeoutMs
-    this.#timer = setTimeout(onHeadTimeout, request.timeoutMs, this)
+    // Our own head timer covers a bodiless call from dispatch on. With a body, undici's
+    // headersTimeout alone applies: it is refreshed while the body is still being written, so an
+    // upload the target keeps reading never times out for being long.
+    if (request.body === undefined) this.#timer = setTimeout(onHeadTimeout, request.timeoutMs, this)
     const { target } = request
     // `servername` is accepted by undici's Request but missing from its DispatchOptions type.
     const options: Dispatcher.DispatchOptions & { servername?: string } = {

@@ -63,9 +63,15 @@ export class TunnelCall {
     this.#window = new ReceiveWindow(ctx.receiveWindow)
     const { method, url, headers, timeoutMs, credential, followRedirects } = request
     ctx.writer.write({ type: 'request', stream: id, end: !request.hasBody, method, url, headers, timeoutMs, credential, followRedirects })
+    // The wait for the answer starts once the request is all sent: a long upload is not late.
+    if (!request.hasBody) this.#armHeadTimer()
+  }
+
+  #armHeadTimer (): void {
+    if (this.#headTimer !== undefined || this.#headSeen || this.#done) return
     this.#headTimer = setTimeout(() => {
-      this.fail('TARGET_TIMEOUT', `no answer from the bridge within ${ctx.headTimeout} ms`, true)
-    }, ctx.headTimeout)
+      this.fail('TARGET_TIMEOUT', `no answer from the bridge within ${this.#ctx.headTimeout} ms`, true)
+    }, this.#ctx.headTimeout)
   }
 
   get done (): boolean {
@@ -81,7 +87,9 @@ export class TunnelCall {
   }
 
   end (): void {
-    if (!this.#done) this.#sender.end()
+    if (this.#done) return
+    this.#sender.end()
+    this.#armHeadTimer()
   }
 
   /** The caller went away or gave up: tell the agent to abort the target request. */

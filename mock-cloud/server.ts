@@ -66,6 +66,9 @@ export function createCloud (options: CloudOptions): Cloud {
     ? createHttpServer(onRequest)
     : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) as unknown as Server
   server.keepAliveTimeout = 5_000
+  // Node's default requestTimeout (300 s) would cut a long relay upload with 408; a streaming
+  // relay paces itself, and slow headers are still bounded by headersTimeout (60 s).
+  server.requestTimeout = 0
   server.on('connection', (socket: Socket) => socket.setNoDelay(true))
   jobDispatch.start()
   server.on('close', () => jobDispatch.stop())

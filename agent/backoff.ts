@@ -1,8 +1,9 @@
 /**
  * Reconnect delays: exponential with full jitter drawn afresh on every retry, capped, and reset
- * only once a session has stayed up for `stableAfter` ms (a link that flaps does not get to
- * retry at the fast rate). A rejected login waits `rejectedDelay` (+ jitter) instead, so a
- * bridge with a revoked key never hammers the cloud.
+ * only once the link has stayed up for `stableAfter` ms (a link that flaps does not get to
+ * retry at the fast rate). A session the cloud ended to renew its token (`renewed`) does not
+ * restart that clock: the link was healthy all along. A rejected login waits `rejectedDelay`
+ * (+ jitter) instead, so a bridge with a revoked key never hammers the cloud.
  */
 
 export interface BackoffOptions {
@@ -33,6 +34,8 @@ export class Backoff {
   readonly #options: BackoffOptions
   #attempt = 0
   #upSince: number | undefined
+  /** The last session ended by a token renewal: the next one continues its stability clock. */
+  #renewing = false
 
   constructor (options: Partial<BackoffOptions> = {}) {
     this.#options = { ...BACKOFF_DEFAULTS, ...options }
@@ -45,13 +48,25 @@ export class Backoff {
 
   /** A session came up at `now`. */
   up (now: number): void {
-    this.#upSince = now
+    if (!this.#renewing || this.#upSince === undefined) this.#upSince = now
+    this.#renewing = false
+  }
+
+  /**
+   * The session ended because its token expired (close 4003) and the agent comes straight back
+   * with a new one: the link counts as up since the start of the session before, so a long run
+   * of renewals is as stable as one long session.
+   */
+  renewed (now: number): void {
+    if (this.#upSince !== undefined && now - this.#upSince >= this.#options.stableAfter) this.#attempt = 0
+    this.#renewing = true
   }
 
   /** The delay before the next attempt, in ms, given why the last one ended. */
   next (now: number, rejected = false): number {
     if (this.#upSince !== undefined && now - this.#upSince >= this.#options.stableAfter) this.#attempt = 0
     this.#upSince = undefined
+    this.#renewing = false
     const { initial, max, factor, rejectedDelay, random } = this.#options
     if (rejected) {
       this.#attempt++

@@ -147,7 +147,10 @@ export class Connection {
 
   #onClose (code: number, reason: string): void {
     // The cloud ended the session because its token expired: come back at once with a new one.
-    if (code === CLOSE_CODE.tokenExpired) this.#immediate = true
+    if (code === CLOSE_CODE.tokenExpired) {
+      this.#immediate = true
+      this.#backoff.renewed(Date.now())
+    }
     this.#handlers.onClose(code, reason)
   }
 

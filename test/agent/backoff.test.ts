@@ -112,3 +112,27 @@ test('a rejection does not make the following plain failure retry fast', () => {
   backoff.next(0, true)
   assert.ok(backoff.next(0) > 1_638, 'the exponential step keeps counting across a rejection')
 })
+
+test('token renewals do not restart the stability clock: a link renewed every 50 s for minutes is stable', () => {
+  const backoff = new Backoff({ random: () => ALMOST_ONE })
+  failures(backoff, 6) // a rough start: the next delay would be about 6.7 s
+  let now = 0
+  for (let i = 0; i < 4; i++) {
+    backoff.up(now)
+    now += 50_000 // each session ends short of stableAfter, by a token renewal...
+    backoff.renewed(now)
+    now += 5 // ...and the agent is back at once
+  }
+  backoff.up(now)
+  const delay = backoff.next(now + 1_000) // then the link drops abruptly
+  assert.ok(delay <= BACKOFF_DEFAULTS.initial, `after 200 s of renewed sessions: ${delay} ms`)
+})
+
+test('a renewal after a short link does not count as stable', () => {
+  const backoff = new Backoff({ random: () => ALMOST_ONE })
+  failures(backoff, 6)
+  backoff.up(0)
+  backoff.renewed(10_000)
+  backoff.up(10_005)
+  assert.ok(backoff.next(20_000) > 4_000, 'up 20 s in all: not stable yet')
+})

@@ -2,16 +2,18 @@
  * The streaming pass-through: `/api/relay?url=ENCODED&bridge=NAME` and the path form
  * `/relay/BRIDGE/SCHEME/HOST:PORT/PATH?QUERY`. The request body streams to the bridge as it
  * arrives and the answer streams back as the target sends it, both ways at once, each paced by
- * its reader: request bytes are read only as the agent grants credit, and credit for response
- * bytes is returned only once the client's socket has taken them. A call refused by a draining
- * bridge before any body byte went out moves to another bridge (route-call); each call ends up
- * in the recent calls.
+ * its reader: request bytes are read only as the agent grants credit (a caller whose upload
+ * waits long for credit gets interim `102 Processing` answers, so its hang-up is noticed:
+ * paused-upload), and credit for response bytes is returned only once the client's socket has
+ * taken them. A call refused by a draining bridge before any body byte went out moves to another
+ * bridge (route-call); each call ends up in the recent calls.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { OutbridgeError, codeOf } from '../protocol/errors.js'
 import type { HeaderList } from '../protocol/frames.js'
 import { isHttpUrl } from './call-api.js'
 import { sendError } from './http-errors.js'
+import { PausedUpload } from './paused-upload.js'
 import { CallTrace } from './recent-calls.js'
 import type { BridgeRegistry } from './registry.js'
 import { RoutedCall, cancelWhenCallerLeaves } from './route-call.js'
@@ -135,8 +137,10 @@ function streamAnswer (req: IncomingMessage, res: ServerResponse, trace: CallTra
   }
 }
 
+/** Streams the request body to the call as credit allows; a long pause probes the caller (paused-upload). */
 function pumpRequestBody (req: IncomingMessage, res: ServerResponse, call: RoutedCall, trace: CallTrace, limit: number): void {
-  const resume = (): void => { req.resume() }
+  const upload = new PausedUpload(req, res)
+  const resume = (): void => { upload.resume() }
   req.on('data', (chunk: Buffer) => {
     trace.requestBytes += chunk.byteLength
     if (trace.requestBytes > limit) {
@@ -145,10 +149,14 @@ function pumpRequestBody (req: IncomingMessage, res: ServerResponse, call: Route
       sendError(res, 'BODY_TOO_LARGE', message)
       trace.finish(trace.status, 'BODY_TOO_LARGE')
       req.removeAllListeners('data')
+      upload.stop()
       req.resume()
       return
     }
-    if (!call.write(chunk, resume)) req.pause()
+    if (!call.write(chunk, resume)) upload.pause()
   })
-  req.on('end', () => call.end())
+  req.on('end', () => {
+    upload.stop()
+    call.end()
+  })
 }

@@ -36,6 +36,8 @@ export interface ChaosTarget {
   release (group: string): void
   /** Drops the connection of every unanswered `/once` request with this `id`, as a crashing target would. */
   drop (id: string): void
+  /** Starts reading the bodies left unread (`read=0`) of `/once` requests with this `id`, as a stuck target that recovers would. */
+  drain (id: string): void
   /** Stops listening and closes every connection. */
   close (): Promise<void>
 }
@@ -158,6 +160,9 @@ export async function startChaosTarget (): Promise<ChaosTarget> {
     release: (group) => { release(gateOf(group)) },
     drop (id) {
       for (const req of open.get(id) ?? []) req.socket.destroy()
+    },
+    drain (id) {
+      for (const req of open.get(id) ?? []) req.resume()
     },
     close () {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))

@@ -138,14 +138,20 @@ for (const [key, kind, stall] of [['down', 'download whose reader stopped', stal
   })
 }
 
-// Known limitation: the cloud stops reading a relay upload that has no credit (that is the
-// backpressure), and a socket that is not read cannot see its peer's FIN until the data queued in
-// front of it is read. So the caller's hang-up is noticed at the call timeout, not at once.
-test('a caller who leaves while its relay upload is stalled is noticed: the stream is let go within 5 s, not at the call timeout', { timeout: 30_000, todo: 'a paused request cannot see its caller hang up; noticed at the call timeout' }, async (t) => {
+// The cloud stops reading a relay upload that has no credit (that is the backpressure), and a
+// socket that is not read cannot see its peer's FIN until the data queued in front of it is read.
+// So the cloud probes a caller whose upload has been paused a while with interim `102 Processing`
+// responses (mock-cloud/paused-upload.ts): a write to a connection whose peer is gone fails, and
+// the call is cancelled then rather than at the call timeout (30 s + 5 s here).
+test('a caller who leaves while its relay upload is stalled is noticed: the stream is let go within 5 s, not at the call timeout', { timeout: 30_000 }, async (t) => {
   const stalled = await stalledUpload('abandoned')
   const leftAt = performance.now()
   // Only the caller goes: the target stays there, holding the request unread, as a stuck system would.
   stalled.leave()
   await waitFor(async () => (await cloud.bridges())[0].inFlight === 0, { timeoutMs: 5_000, message: 'the abandoned stream let go' })
-  t.diagnostic(`let go ${Math.round(performance.now() - leftAt)} ms after the caller left`)
+  const letGo = performance.now() - leftAt
+  // The target, not reading either, cannot see the agent drop its request until it reads again.
+  chaos.drain('stall-abandoned')
+  await waitFor(() => chaos.closed('stall-abandoned') === 1, { timeoutMs: 5_000, message: 'the target request closed' })
+  t.diagnostic(`let go ${Math.round(letGo)} ms after the caller left; the target, reading again, saw its request end ${Math.round(performance.now() - leftAt - letGo)} ms later`)
 })

@@ -4,6 +4,12 @@
  * sockets: bytes come in through `receive`, go out through the FrameWriter. Nothing thrown by a
  * malformed message escapes: a bad stream frame resets that stream, a bad connection frame
  * ends the session with a GOAWAY naming the problem.
+ *
+ * A message may carry thousands of REQUEST frames. Each is accepted at once (counted against
+ * `maxStreams`, refused or routed to without delay), but target requests are started at most
+ * {@link STARTS_PER_TURN} per turn of the event loop, the rest after `setImmediate`: starting
+ * 10,000 in one turn blocked the loop for seconds, long enough for the cloud to take the bridge
+ * for dead. PING, WINDOW and RESET frames are never held behind that queue.
  */
 import { decodeMessage, type DecodedFrame, type InvalidFrame } from '../protocol/codec.js'
 import type { ErrorCode } from '../protocol/errors.js'
@@ -11,6 +17,9 @@ import type { HelloFrame, PeerLimits, WelcomeFrame } from '../protocol/frames.js
 import { FrameWriter } from '../protocol/frame-writer.js'
 import type { AgentJobFrame, CloudJobFrame } from '../protocol/job-frames.js'
 import { AgentStream, type StreamContext, type StreamObserver } from './stream.js'
+
+/** Target requests started per turn of the event loop (about 5 ms of work). */
+export const STARTS_PER_TURN = 64
 
 export interface SessionEvents {
   /** WELCOME arrived and agreed a version. */
@@ -42,6 +51,10 @@ export class AgentSession implements StreamObserver {
   #lastStreamId = 0
   #draining = false
   #ended = false
+  /** Accepted streams whose target request is not started yet, oldest first from `#startAt`. */
+  #starts: AgentStream[] = []
+  #startAt = 0
+  #startScheduled = false
   /** Last time any message arrived, for dead-peer detection (ms, monotonic). */
   lastSeen = performance.now()
 
@@ -75,6 +88,24 @@ export class AgentSession implements StreamObserver {
       this.#dispatch(frame)
     }
     if (error?.fatal === true && !this.#ended) this.#end('PROTOCOL_ERROR', error.message, false)
+    if (!this.#startScheduled) this.#startSome()
+  }
+
+  /** Starts up to STARTS_PER_TURN accepted calls; schedules the rest for the next turn. */
+  #startSome (): void {
+    const starts = this.#starts
+    const stop = Math.min(starts.length, this.#startAt + STARTS_PER_TURN)
+    while (this.#startAt < stop && !this.#ended) starts[this.#startAt++].run()
+    if (this.#startAt < starts.length && !this.#ended) {
+      this.#startScheduled = true
+      setImmediate(() => {
+        this.#startScheduled = false
+        this.#startSome()
+      })
+      return
+    }
+    this.#starts = []
+    this.#startAt = 0
   }
 
   ping (): void {
@@ -107,6 +138,8 @@ export class AgentSession implements StreamObserver {
   abandon (code: ErrorCode, message: string): void {
     this.#ended = true
     this.#writer.discard()
+    this.#starts = []
+    this.#startAt = 0
     for (const stream of [...this.#streams.values()]) stream.abandon(code, message)
     this.#streams.clear()
   }
@@ -191,7 +224,7 @@ export class AgentSession implements StreamObserver {
     this.#options.jobs(frame)
   }
 
-  #onRequest (frame: Parameters<AgentStream['start']>[0]): void {
+  #onRequest (frame: Parameters<AgentStream['accept']>[0]): void {
     if (this.#context === undefined) return this.#end('PROTOCOL_ERROR', 'REQUEST before WELCOME', false)
     if (frame.stream <= this.#lastStreamId || frame.stream % 2 === 0) {
       return this.#end('PROTOCOL_ERROR', `REQUEST on stream ${frame.stream}: ids must be odd and increasing`, false)
@@ -207,7 +240,8 @@ export class AgentSession implements StreamObserver {
     }
     const stream = new AgentStream(frame.stream, this.#context, this)
     this.#streams.set(frame.stream, stream)
-    stream.start(frame)
+    stream.accept(frame)
+    this.#starts.push(stream)
   }
 
   #end (code: ErrorCode, message: string, byPeer: boolean): void {

@@ -67,6 +67,9 @@ export class AgentStream implements ResponseSink {
   #bytesIn = 0
   #bytesOut = 0
   #closed = false
+  /** The accepted call, until `run` starts it. */
+  #first: Hop | undefined
+  #follow = false
 
   constructor (id: number, ctx: StreamContext, observer: StreamObserver) {
     this.id = id
@@ -76,14 +79,26 @@ export class AgentStream implements ResponseSink {
     this.#sender = new StreamSender(id, ctx.writer, ctx.sendWindow, ctx.maxFrameBytes, () => this.#onDrain())
   }
 
-  /** Starts the call described by `frame`. Never throws: every failure becomes a RESET. */
-  start (frame: RequestFrame): void {
+  /**
+   * Takes the call described by `frame`: from now on the stream accepts DATA (buffered within its
+   * window), WINDOW and RESET, while the target request waits for `run`. Cheap and synchronous,
+   * so a session can take a burst of calls at once and start them a slice at a time.
+   */
+  accept (frame: RequestFrame): void {
     if (!frame.end) {
       this.#body = new RequestBody((n) => this.#consumed(n))
     }
     const follow = frame.followRedirects === true || this.#ctx.followRedirects
-    const hop: Hop = { url: frame.url, method: frame.method, headers: frame.headers, credential: frame.credential, body: this.#body, timeoutMs: frame.timeoutMs }
-    this.#run(hop, follow ? 0 : -1)
+    this.#first = { url: frame.url, method: frame.method, headers: frame.headers, credential: frame.credential, body: this.#body, timeoutMs: frame.timeoutMs }
+    this.#follow = follow
+  }
+
+  /** Starts the accepted call, unless it was reset meanwhile. Never throws: every failure becomes a RESET. */
+  run (): void {
+    const hop = this.#first
+    this.#first = undefined
+    if (hop === undefined || this.#closed) return
+    this.#run(hop, this.#follow ? 0 : -1)
   }
 
   /** Runs one hop; `redirects` counts hops followed so far, -1 when redirects are not followed. */

@@ -14,7 +14,7 @@ import { cleanup, startAgent, startCloud, waitFor } from '../e2e/harness.js'
 import type { Agent, Cloud } from '../e2e/harness.js'
 import { describe, isError, outcomeOf, relayUrl } from './calls.js'
 import type { Outcome } from './calls.js'
-import { SCALE, caseTimeout } from './chaos-config.js'
+import { AGENT_ARGS, CLOUD_ARGS, SCALE, caseTimeout } from './chaos-config.js'
 import { GATE_ANSWER_BYTES } from './chaos-target.js'
 import { mib, watchRss } from './probes.js'
 import { startRemoteTarget } from './remote-target.js'
@@ -31,14 +31,14 @@ let target: RemoteTarget | undefined
 let wide: Agent
 
 before(async () => {
-  // This case is about many calls, not dead peers: default heartbeats, so a loaded 2-core machine
-  // busy with thousands of calls does not pass for a dead link.
-  const started = await Promise.all([startCloud({ args: ['--heartbeat-interval', '10000'] }), startRemoteTarget()])
+  // Short heartbeats, as in every chaos case: a burst of calls must not stall either loop long
+  // enough to pass for a dead link (it did, before the agent started calls a slice at a time).
+  const started = await Promise.all([startCloud({ args: [...CLOUD_ARGS] }), startRemoteTarget()])
   cloud = started[0]
   target = started[1]
   ;[wide] = await Promise.all([
-    startAgent(cloud, { name: 'wide', args: ['--heartbeat-interval', '10000', '--max-streams', String(N)] }),
-    startAgent(cloud, { name: 'narrow', args: ['--heartbeat-interval', '10000', '--max-streams', String(LIMIT)] })
+    startAgent(cloud, { name: 'wide', args: [...AGENT_ARGS, '--max-streams', String(N)] }),
+    startAgent(cloud, { name: 'narrow', args: [...AGENT_ARGS, '--max-streams', String(LIMIT)] })
   ])
 })
 after(async () => {

@@ -25,7 +25,7 @@ export interface ExecRequest {
   /** Sanitised headers, Host included. */
   readonly headers: HeaderList
   readonly body?: AsyncIterable<Uint8Array>
-  /** Time allowed until the response head, and between body chunks, in ms. */
+  /** Time allowed until the response head (counted from the last request body chunk taken), and between body chunks either way, in ms. */
   readonly timeoutMs: number
 }
 
@@ -77,10 +77,14 @@ class Call implements Execution, Dispatcher.DispatchHandler {
   constructor (agent: Dispatcher, request: ExecRequest, sink: ResponseSink) {
     this.#sink = sink
     this.#timeoutMs = request.timeoutMs
-    // Our own head timer covers a bodiless call from dispatch on. With a body, undici's
-    // headersTimeout alone applies: it is refreshed while the body is still being written, so an
-    // upload the target keeps reading never times out for being long.
-    if (request.body === undefined) this.#timer = setTimeout(onHeadTimeout, request.timeoutMs, this)
+    // Our own timer bounds the wait for the response head. A bodiless call gets `timeoutMs` from
+    // dispatch on. With a body it is an idle timer while the body goes out (restarted each time
+    // undici takes a chunk, so an upload that keeps moving is never late, however slowly its
+    // caller sends it), and then the wait for the head from the moment the body is all sent.
+    // undici's own headersTimeout counts from the start of the request, refreshed only when a
+    // body write blocks, so it cut slow-producer uploads: it is off for calls with a body.
+    this.#timer = setTimeout(onHeadTimeout, request.timeoutMs, this)
+    const body = request.body === undefined ? undefined : watchProgress(request.body, this)
     const { target } = request
     // `servername` is accepted by undici's Request but missing from its DispatchOptions type.
     const options: Dispatcher.DispatchOptions & { servername?: string } = {
@@ -88,9 +92,9 @@ class Call implements Execution, Dispatcher.DispatchHandler {
       path: target.path,
       method: request.method as Dispatcher.HttpMethod,
       headers: request.headers,
-      body: request.body as Dispatcher.DispatchOptions['body'],
+      body: body as Dispatcher.DispatchOptions['body'],
       servername: target.servername,
-      headersTimeout: request.timeoutMs,
+      headersTimeout: body === undefined ? request.timeoutMs : 0,
       bodyTimeout: request.timeoutMs,
       reset: false
     }
@@ -101,6 +105,11 @@ class Call implements Execution, Dispatcher.DispatchHandler {
     // The sink is told first: aborting makes undici report its own (code-less) error at once.
     this.#fail(code, message)
     this.#controller?.abort(new Error('aborted by outbridge'))
+  }
+
+  /** The request body moved: restart the wait, unless the head is in or the call is over. */
+  progress (): void {
+    if (!this.#started && !this.#done) this.#timer?.refresh()
   }
 
   timeout (): void {
@@ -144,6 +153,15 @@ class Call implements Execution, Dispatcher.DispatchHandler {
 
 function onHeadTimeout (call: Call): void {
   call.timeout()
+}
+
+/** `body`, telling `call` each time a chunk is taken and once more when the body is all taken. */
+async function * watchProgress (body: AsyncIterable<Uint8Array>, call: Call): AsyncGenerator<Uint8Array> {
+  for await (const chunk of body) {
+    call.progress()
+    yield chunk
+  }
+  call.progress()
 }
 
 /** undici's parsed headers (lower-case names; repeats as arrays) as a flat list. */

@@ -94,6 +94,7 @@ export class AgentSession implements StreamObserver {
   /** Starts up to STARTS_PER_TURN accepted calls; schedules the rest for the next turn. */
   #startSome (): void {
     const starts = this.#starts
+    if (starts.length === 0) return
     const stop = Math.min(starts.length, this.#startAt + STARTS_PER_TURN)
     while (this.#startAt < stop && !this.#ended) starts[this.#startAt++].run()
     if (this.#startAt < starts.length && !this.#ended) {

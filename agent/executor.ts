@@ -81,8 +81,8 @@ class Call implements Execution, Dispatcher.DispatchHandler {
     // dispatch on. With a body it is an idle timer while the body goes out (restarted each time
     // undici takes a chunk, so an upload that keeps moving is never late, however slowly its
     // caller sends it), and then the wait for the head from the moment the body is all sent.
-    // undici's own headersTimeout counts from the start of the request, refreshed only when a
-    // body write blocks, so it cut slow-producer uploads: it is off for calls with a body.
+    // undici's own headersTimeout does not run while a body is being sent, so a caller that
+    // stalled mid-upload held the call for good: it is off for calls with a body.
     this.#timer = setTimeout(onHeadTimeout, request.timeoutMs, this)
     const body = request.body === undefined ? undefined : watchProgress(request.body, this)
     const { target } = request

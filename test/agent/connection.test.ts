@@ -51,7 +51,7 @@ function connect (url: string): Connection {
   return connection
 }
 
-test('sessions ended by token renewals (4003) add up to a stable link: an abrupt loss after them retries at the first delay', async () => {
+test('sessions ended by token renewals (4003) add up to a stable link: an abrupt loss after them retries at the first delay', { timeout: 20_000 }, async () => {
   // Sessions of 400 ms each, every one shorter than stableAfter (600 ms): renewal, drop,
   // renewal, drop. Each drop comes after 800 ms of continuous link, so each must retry fast.
   const { url, arrivals } = await server((socket, index) => {
@@ -68,7 +68,7 @@ test('sessions ended by token renewals (4003) add up to a stable link: an abrupt
   assert.ok(gaps[1] < 600 && gaps[3] < 600, `after abrupt losses of a renewed link, expected about 100 ms: ${gaps.join(', ')} ms`)
 })
 
-test('a link that drops before it is stable keeps growing its delay', async () => {
+test('a link that drops before it is stable keeps growing its delay', { timeout: 20_000 }, async () => {
   const { url, arrivals } = await server((socket) => { setTimeout(() => socket.terminate(), 100) })
   connect(url)
   while (arrivals.length < 3) await new Promise((resolve) => setTimeout(resolve, 50))

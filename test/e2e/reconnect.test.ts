@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { cleanup, startAgent, startCloud, startConnectionLog, waitFor } from './harness.js'
 import type { Agent, Cloud } from './harness.js'
+import { densest } from '../chaos/probes.js'
 
 /**
  * Real `outbridge agent` processes in the fleet test. Not 50: each agent is a whole Node process
@@ -50,17 +51,6 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     await agent.waitConnected(5_000, 2)
     await next.stop()
   })
-}
-
-/** The most timestamps that fall in any window of `windowMs` (inclusive). */
-function densest (times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let best = 0
-  for (let lo = 0, hi = 0; hi < sorted.length; hi++) {
-    while (sorted[hi] - sorted[lo] > windowMs) lo++
-    best = Math.max(best, hi - lo + 1)
-  }
-  return best
 }
 
 test(`${FLEET_SIZE} agents reconnect spread out in time after a cloud restart`, { timeout: 60_000 }, async (t) => {

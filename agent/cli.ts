@@ -14,6 +14,7 @@ import {
 } from './options.js'
 import type { HostInfo, OptionSources } from './options.js'
 import { VERSION } from './package-info.js'
+import { applyHeapHeadroom } from './heap-headroom.js'
 
 /** The process's streams and environment, passed in so the CLI can run inside a test. */
 export interface CliIo {
@@ -46,6 +47,7 @@ const HANDLERS: Readonly<Record<CommandName, Handler>> = {
   async agent ({ sources, host, io }) {
     const options = await loadSecretFile(resolveAgentOptions(sources, host))
     traceOptions(io, options)
+    applyHeapHeadroom()
     const { runAgent } = await import('./run-agent.js')
     return await runAgent(options)
   },
@@ -64,6 +66,7 @@ const HANDLERS: Readonly<Record<CommandName, Handler>> = {
   async 'mock-cloud' ({ sources, host, io }) {
     const options = resolveMockCloudOptions(sources, host)
     traceOptions(io, options)
+    applyHeapHeadroom()
     const { runMockCloud } = await import('../mock-cloud/run.js')
     return await runMockCloud(options)
   },

@@ -72,12 +72,14 @@ async function attempt<T> (what: string, failures: string[], step: () => Promise
   }
 }
 
-/** A short load and a short download on every path, so JIT and connection pools are warm. */
+/** A short load, download and upload on every path, so JIT and connection pools are warm. */
 export async function warmUp (paths: readonly BenchPath[], options: MeasureOptions): Promise<void> {
+  const sha256 = uploadSha256(WARM_UP_BYTES)
   for (const path of paths) {
     if (options.signal.aborted) return
     await runLoad(options.generator, `${path.baseUrl}/hello`, THROUGHPUT_CONNECTIONS, WARM_UP_SECONDS)
     await download(`${path.baseUrl}/bytes?n=${WARM_UP_BYTES}`, WARM_UP_BYTES, { timeoutMs: transferTimeout(WARM_UP_BYTES) })
+    await upload(`${path.baseUrl}/sha256`, WARM_UP_BYTES, sha256, transferTimeout(WARM_UP_BYTES))
   }
 }
 

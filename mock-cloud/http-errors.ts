@@ -22,6 +22,10 @@ export function statusOf (code: ApiErrorCode): number {
  */
 export function sendError (res: ServerResponse, code: ApiErrorCode, message: string): void {
   if (res.headersSent) {
+    // Node holds a response's first writes in a corked socket until the next tick: hand them
+    // to the kernel first, or a head written in this same turn never reaches the client.
+    const socket = res.socket
+    while (socket !== null && socket.writableCorked > 0) socket.uncork()
     res.destroy()
     return
   }

@@ -60,6 +60,11 @@ function headFrame (type: number, flags: number, stream: number, head: object): 
   return buf
 }
 
+/** Sets END_STREAM on a DATA or RESPONSE frame already encoded by {@link encodeFrame} (its first buffer). */
+export function setEndFlag (head: Buffer): void {
+  head[1] |= FLAG_END_STREAM
+}
+
 /**
  * Encodes one frame as buffers to be written back to back (DATA keeps its chunk as a separate
  * buffer so body bytes are copied once, when the message is assembled).

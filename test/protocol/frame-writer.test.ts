@@ -101,3 +101,53 @@ test('discard drops what is pending; the writer stays usable', async () => {
   await nextTurn()
   assert.deepEqual(messages.flatMap(decode).map((f) => f.type === 'data' ? f.stream : 0), [5])
 })
+
+test('an empty END right after its stream\'s DATA in the same batch becomes that frame\'s END flag', async () => {
+  const { writer, messages } = capture(1 << 20)
+  writer.write({ type: 'response', stream: 1, end: false, status: 200, headers: [] })
+  writer.write({ type: 'data', stream: 1, end: false, chunk: Buffer.from('hello') })
+  writer.write({ type: 'data', stream: 1, end: true, chunk: Buffer.alloc(0) })
+  await nextTurn()
+  assert.deepEqual(decode(messages[0]), [
+    { type: 'response', stream: 1, end: false, status: 200, headers: [] },
+    { type: 'data', stream: 1, end: true, chunk: Buffer.from('hello') }
+  ])
+})
+
+test('an empty response is a single RESPONSE with END', async () => {
+  const { writer, messages } = capture(1 << 20)
+  writer.write({ type: 'response', stream: 3, end: false, status: 204, headers: ['x-a', '1'] })
+  writer.write({ type: 'data', stream: 3, end: true, chunk: Buffer.alloc(0) })
+  await nextTurn()
+  assert.deepEqual(decode(messages[0]), [{ type: 'response', stream: 3, end: true, status: 204, headers: ['x-a', '1'] }])
+})
+
+test('a REQUEST that announced a body keeps its own END frame, even for an empty body', async () => {
+  const { writer, messages } = capture(1 << 20)
+  const request: Frame = { type: 'request', stream: 1, end: false, method: 'POST', url: 'http://127.0.0.1/', headers: [], timeoutMs: 0 }
+  writer.write(request)
+  writer.write({ type: 'data', stream: 1, end: true, chunk: Buffer.alloc(0) })
+  await nextTurn()
+  assert.deepEqual(decode(messages[0]), [request, { type: 'data', stream: 1, end: true, chunk: Buffer.alloc(0) }])
+})
+
+test('an END is its own frame when its DATA is not the batch\'s last frame, belongs to another stream, or went out already', async () => {
+  const { writer, messages } = capture(1 << 20)
+  const end = (stream: number): DataFrame => ({ type: 'data', stream, end: true, chunk: Buffer.alloc(0) })
+  // Something else came between.
+  writer.write(data(1, 20))
+  writer.write({ type: 'window', stream: 1, increment: 10 })
+  writer.write(end(1))
+  // Another stream's DATA.
+  writer.write(data(3, 20))
+  writer.write(end(5))
+  // An END of stream 7, whose DATA left in the previous message.
+  writer.write(data(7, 20))
+  await nextTurn()
+  writer.write(end(7))
+  await nextTurn()
+  const frames = messages.flatMap(decode)
+  assert.deepEqual(frames.map((f) => f.type === 'data' ? `${f.stream}:${f.chunk.byteLength}:${f.end}` : f.type), [
+    '1:10:false', 'window', '1:0:true', '3:10:false', '5:0:true', '7:10:false', '7:0:true'
+  ])
+})

@@ -206,12 +206,13 @@ export class AgentSession implements StreamObserver {
       return this.#end('UNSUPPORTED_VERSION', `the cloud chose protocol version ${welcome.version}, which this agent does not speak`, false)
     }
     this.#writer.flush()
-    this.#writer = new FrameWriter(this.#send, welcome.limits.maxMessageBytes)
+    const maxFrameBytes = Math.min(welcome.limits.maxFrameBytes, welcome.limits.maxMessageBytes - 64)
+    this.#writer = new FrameWriter(this.#send, welcome.limits.maxMessageBytes, maxFrameBytes)
     this.#context = {
       ...this.#options.streamContext,
       writer: this.#writer,
       sendWindow: welcome.limits.initialWindow,
-      maxFrameBytes: Math.min(welcome.limits.maxFrameBytes, welcome.limits.maxMessageBytes - 64)
+      maxFrameBytes
     }
     this.#events.welcomed(welcome)
   }

@@ -16,7 +16,12 @@ export const LATENCY_CONNECTIONS = 1
 /** A transfer slower than this is treated as stalled, in MiB/s (it sets the timeouts). */
 const SLOWEST_TRANSFER = 5
 const WARM_UP_SECONDS = 1
-const WARM_UP_BYTES = 16 * MIB
+/**
+ * Bytes sent each way to warm a path up. A fresh agent and cloud take about this much before
+ * their transfers reach speed (JIT, first touch of memory): the first two 64 MiB uploads ran at
+ * about 200 MiB/s, the later ones at 400-550 (BENCHMARKS.md).
+ */
+const WARM_UP_BYTES = 128 * MIB
 
 /** CPU used by the agent side and the cloud side during the 64-connection run. */
 export interface CpuUse {
@@ -72,7 +77,7 @@ async function attempt<T> (what: string, failures: string[], step: () => Promise
   }
 }
 
-/** A short load, download and upload on every path, so JIT and connection pools are warm. */
+/** A short load, a download and an upload on every path, so JIT, memory and connection pools are warm. */
 export async function warmUp (paths: readonly BenchPath[], options: MeasureOptions): Promise<void> {
   const sha256 = uploadSha256(WARM_UP_BYTES)
   for (const path of paths) {

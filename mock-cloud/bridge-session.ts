@@ -99,7 +99,7 @@ export class BridgeSession {
       writer: this.#writer,
       sendWindow: this.#peer.initialWindow,
       receiveWindow: this.#options.limits.initialWindow,
-      maxFrameBytes: Math.min(this.#peer.maxFrameBytes, this.#peer.maxMessageBytes - 64),
+      maxFrameBytes: this.#maxFrameBytes(this.#peer),
       maxBodyBytes: this.#options.limits.maxBodyBytes,
       headTimeout: (request.timeoutMs > 0 ? request.timeoutMs : this.#options.defaultCallTimeout) + CALL_TIMEOUT_GRACE,
       closed: (c) => this.#callClosed(c)
@@ -107,6 +107,11 @@ export class BridgeSession {
     this.#calls.set(id, call)
     this.#events.changed(this)
     return call
+  }
+
+  /** Largest DATA payload to send the peer: its frame limit, and room for the frame head in a message. */
+  #maxFrameBytes (peer: PeerLimits): number {
+    return Math.min(peer.maxFrameBytes, peer.maxMessageBytes - 64)
   }
 
   /** Orderly shutdown: GOAWAY, then close once calls are done or `graceMs` passed. */
@@ -215,7 +220,7 @@ export class BridgeSession {
     }
     this.#peer = hello.limits
     this.#writer.flush()
-    this.#writer = new FrameWriter((m) => this.#send(m), hello.limits.maxMessageBytes)
+    this.#writer = new FrameWriter((m) => this.#send(m), hello.limits.maxMessageBytes, this.#maxFrameBytes(hello.limits))
     this.#writer.write({ type: 'welcome', version, session: this.id, heartbeatMs: this.#options.heartbeatMs, limits: this.#options.limits })
     this.state = 'open'
     this.#timer = setInterval(() => this.#beat(), this.#options.heartbeatMs)

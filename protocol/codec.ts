@@ -65,6 +65,11 @@ export function setEndFlag (head: Buffer): void {
   head[1] |= FLAG_END_STREAM
 }
 
+/** Sets the payload length of a DATA frame already encoded by {@link encodeFrame} (its first buffer). */
+export function setDataLength (head: Buffer, length: number): void {
+  head.writeUInt32BE(length, 6)
+}
+
 /**
  * Encodes one frame as buffers to be written back to back (DATA keeps its chunk as a separate
  * buffer so body bytes are copied once, when the message is assembled).

@@ -1,12 +1,16 @@
 /**
  * Batches the frames produced in one event-loop turn into one WebSocket message: fewer
  * messages, fewer syscalls, less masking overhead. A batch is flushed when the turn ends
- * (setImmediate), or at once when it would exceed the peer's message limit. An empty DATA
- * frame that only ends a stream whose DATA or RESPONSE frame is the last one of the batch
- * becomes the END flag of that frame: a small response is then two frames (RESPONSE, DATA with
- * END), not three, and an empty one a single RESPONSE with END.
+ * (setImmediate), or at once when it would exceed the peer's message limit.
+ *
+ * A DATA frame for the stream whose DATA or RESPONSE frame is the last one of the batch joins
+ * that frame instead of following it: an empty END becomes its END flag (a small response is
+ * two frames, RESPONSE and DATA with END, not three; an empty one a single RESPONSE with END),
+ * and body bytes extend the DATA frame's payload up to the peer's `maxFrameBytes`. The bytes
+ * are copied into the message either way, so a 64 KiB socket read no longer costs a frame of
+ * its own: the peer decodes, accounts and hands on one frame per 256 KiB.
  */
-import { encodeFrame, setEndFlag } from './codec.js'
+import { encodeFrame, setDataLength, setEndFlag } from './codec.js'
 import type { Frame } from './frames.js'
 
 export type SendMessage = (message: Buffer) => void
@@ -17,24 +21,26 @@ export class FrameWriter {
   #parts: Buffer[] = []
   #bytes = 0
   #scheduled: NodeJS.Immediate | undefined
+  readonly #maxFrameBytes: number
   /** Stream and encoded head of the batch's last frame while it is a DATA or RESPONSE frame without END. */
   #openStream = -1
   #openHead: Buffer | undefined
+  /** Payload bytes of that frame when it is DATA; -1 for a RESPONSE (no bytes join a head). */
+  #openPayload = -1
 
-  /** `send` writes one message to the socket; `maxMessageBytes` is the peer's limit. */
-  constructor (send: SendMessage, maxMessageBytes: number) {
+  /**
+   * `send` writes one message to the socket; `maxMessageBytes` and `maxFrameBytes` are the
+   * peer's limits (0 for `maxFrameBytes`: DATA frames are never joined).
+   */
+  constructor (send: SendMessage, maxMessageBytes: number, maxFrameBytes = 0) {
     this.#send = send
     this.#maxMessageBytes = maxMessageBytes
+    this.#maxFrameBytes = maxFrameBytes
   }
 
   /** Queues a frame for the current batch. */
   write (frame: Frame): void {
-    if (frame.type === 'data' && frame.end && frame.chunk.byteLength === 0 && frame.stream === this.#openStream && this.#openHead !== undefined) {
-      setEndFlag(this.#openHead)
-      this.#openHead = undefined
-      this.#openStream = -1
-      return
-    }
+    if (frame.type === 'data' && frame.stream === this.#openStream && this.#join(frame.chunk, frame.end)) return
     const parts = encodeFrame(frame)
     let size = 0
     for (const p of parts) size += p.byteLength
@@ -44,11 +50,38 @@ export class FrameWriter {
     if ((frame.type === 'data' || frame.type === 'response') && !frame.end) {
       this.#openStream = frame.stream
       this.#openHead = parts[0]
+      this.#openPayload = frame.type === 'data' ? frame.chunk.byteLength : -1
     } else {
-      this.#openStream = -1
-      this.#openHead = undefined
+      this.#closeOpen()
     }
     if (this.#scheduled === undefined) this.#scheduled = setImmediate(flushWriter, this)
+  }
+
+  /** Joins DATA of the open stream to the batch's last frame; false when it must be a frame of its own. */
+  #join (chunk: Uint8Array, end: boolean): boolean {
+    const head = this.#openHead
+    if (head === undefined) return false
+    const n = chunk.byteLength
+    if (n > 0) {
+      if (this.#openPayload < 0 || this.#openPayload + n > this.#maxFrameBytes || this.#bytes + n > this.#maxMessageBytes) return false
+      this.#openPayload += n
+      setDataLength(head, this.#openPayload)
+      this.#parts.push(chunk as Buffer)
+      this.#bytes += n
+    } else if (!end) {
+      return false
+    }
+    if (end) {
+      setEndFlag(head)
+      this.#closeOpen()
+    }
+    return true
+  }
+
+  #closeOpen (): void {
+    this.#openStream = -1
+    this.#openHead = undefined
+    this.#openPayload = -1
   }
 
   /** Sends the pending batch now. */
@@ -58,8 +91,7 @@ export class FrameWriter {
       this.#scheduled = undefined
     }
     if (this.#bytes === 0) return
-    this.#openStream = -1
-    this.#openHead = undefined
+    this.#closeOpen()
     const parts = this.#parts
     const message = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.#bytes)
     this.#parts = []
@@ -73,8 +105,7 @@ export class FrameWriter {
     this.#scheduled = undefined
     this.#parts = []
     this.#bytes = 0
-    this.#openStream = -1
-    this.#openHead = undefined
+    this.#closeOpen()
   }
 }
 

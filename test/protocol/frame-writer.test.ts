@@ -124,7 +124,7 @@ test('an empty response is a single RESPONSE with END', async () => {
 
 test('a REQUEST that announced a body keeps its own END frame, even for an empty body', async () => {
   const { writer, messages } = capture(1 << 20)
-  const request: Frame = { type: 'request', stream: 1, end: false, method: 'POST', url: 'http://127.0.0.1/', headers: [], timeoutMs: 0 }
+  const request: Frame = { type: 'request', stream: 1, end: false, method: 'POST', url: 'http://127.0.0.1/', headers: [], timeoutMs: 0, followRedirects: false }
   writer.write(request)
   writer.write({ type: 'data', stream: 1, end: true, chunk: Buffer.alloc(0) })
   await nextTurn()
@@ -150,4 +150,35 @@ test('an END is its own frame when its DATA is not the batch\'s last frame, belo
   assert.deepEqual(frames.map((f) => f.type === 'data' ? `${f.stream}:${f.chunk.byteLength}:${f.end}` : f.type), [
     '1:10:false', 'window', '1:0:true', '3:10:false', '5:0:true', '7:10:false', '7:0:true'
   ])
+})
+
+test('DATA of the batch\'s open stream joins its last DATA frame, up to the peer\'s maxFrameBytes', async () => {
+  const messages: Buffer[] = []
+  const writer = new FrameWriter((m) => messages.push(m), 1 << 20, 25)
+  const chunk = (text: string, end = false): DataFrame => ({ type: 'data', stream: 1, end, chunk: Buffer.from(text) })
+  writer.write(chunk('0123456789'))
+  writer.write(chunk('abcdefghij'))
+  writer.write(chunk('ABCDEFGHIJ')) // 30 bytes would exceed 25: a new frame
+  writer.write({ type: 'data', stream: 3, end: false, chunk: Buffer.from('other') })
+  writer.write(chunk('xyz', true)) // stream 3's frame came between: a new frame
+  await nextTurn()
+  const frames = decode(messages[0])
+  assert.deepEqual(frames.map((f) => f.type === 'data' ? `${f.stream}:${Buffer.from(f.chunk).toString()}:${f.end}` : f.type), [
+    '1:0123456789abcdefghij:false', '1:ABCDEFGHIJ:false', '3:other:false', '1:xyz:true'
+  ])
+})
+
+test('joined DATA carries the END of its last chunk, and a writer without maxFrameBytes never joins', async () => {
+  const joined: Buffer[] = []
+  const plain: Buffer[] = []
+  const writers = [new FrameWriter((m) => joined.push(m), 1 << 20, 1 << 10), new FrameWriter((m) => plain.push(m), 1 << 20)]
+  for (const writer of writers) {
+    writer.write({ type: 'response', stream: 5, end: false, status: 200, headers: [] })
+    writer.write({ type: 'data', stream: 5, end: false, chunk: Buffer.from('he') })
+    writer.write({ type: 'data', stream: 5, end: true, chunk: Buffer.from('llo') })
+  }
+  await nextTurn()
+  const shape = (m: Buffer): string[] => decode(m).map((f) => f.type === 'data' ? `${Buffer.from(f.chunk).toString()}:${f.end}` : f.type)
+  assert.deepEqual(shape(joined[0]), ['response', 'hello:true'])
+  assert.deepEqual(shape(plain[0]), ['response', 'he:false', 'llo:true'])
 })

@@ -15,7 +15,7 @@ export const THROUGHPUT_CONNECTIONS = 64
 export const LATENCY_CONNECTIONS = 1
 /** A transfer slower than this is treated as stalled, in MiB/s (it sets the timeouts). */
 const SLOWEST_TRANSFER = 5
-const WARM_UP_SECONDS = 1
+const WARM_UP_SECONDS = 5
 /**
  * Bytes sent each way to warm a path up. A fresh agent and cloud take about this much before
  * their transfers reach speed (JIT, first touch of memory): the first two 64 MiB uploads ran at

@@ -8,7 +8,7 @@
  * two frames, RESPONSE and DATA with END, not three; an empty one a single RESPONSE with END),
  * and body bytes extend the DATA frame's payload up to the peer's `maxFrameBytes`. The bytes
  * are copied into the message either way, so a 64 KiB socket read no longer costs a frame of
- * its own: the peer decodes, accounts and hands on one frame per 256 KiB.
+ * its own: the peer decodes, accounts and hands on up to 256 KiB per frame.
  */
 import { encodeFrame, setDataLength, setEndFlag } from './codec.js'
 import type { Frame } from './frames.js'
@@ -18,10 +18,10 @@ export type SendMessage = (message: Buffer) => void
 export class FrameWriter {
   readonly #send: SendMessage
   readonly #maxMessageBytes: number
+  readonly #maxFrameBytes: number
   #parts: Buffer[] = []
   #bytes = 0
   #scheduled: NodeJS.Immediate | undefined
-  readonly #maxFrameBytes: number
   /** Stream and encoded head of the batch's last frame while it is a DATA or RESPONSE frame without END. */
   #openStream = -1
   #openHead: Buffer | undefined

@@ -16,6 +16,7 @@ import type { ErrorCode } from '../protocol/errors.js'
 import type { HelloFrame, PeerLimits, WelcomeFrame } from '../protocol/frames.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
 import type { AgentJobFrame, CloudJobFrame } from '../protocol/job-frames.js'
+import { StreamTable } from '../protocol/stream-table.js'
 import { AgentStream, type StreamContext, type StreamObserver } from './stream.js'
 
 /** Target requests started per turn of the event loop (about 5 ms of work). */
@@ -45,7 +46,7 @@ export class AgentSession implements StreamObserver {
   readonly #options: SessionOptions
   readonly #events: SessionEvents
   readonly #send: (message: Buffer) => void
-  readonly #streams = new Map<number, AgentStream>()
+  readonly #streams = new StreamTable<AgentStream>()
   #writer: FrameWriter
   #context: StreamContext | undefined
   #lastStreamId = 0
@@ -141,7 +142,7 @@ export class AgentSession implements StreamObserver {
     this.#writer.discard()
     this.#starts = []
     this.#startAt = 0
-    for (const stream of [...this.#streams.values()]) stream.abandon(code, message)
+    for (const stream of this.#streams.values()) stream.abandon(code, message)
     this.#streams.clear()
   }
 

@@ -10,6 +10,7 @@ import { OutbridgeError } from '../protocol/errors.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
 import type { HelloFrame, PeerLimits } from '../protocol/frames.js'
 import type { AgentJobFrame, CloudJobFrame } from '../protocol/job-frames.js'
+import { StreamTable } from '../protocol/stream-table.js'
 import { CLOSE_CODE, negotiateVersion, PROTOCOL_VERSIONS } from '../protocol/version.js'
 import type { Logger } from '../agent/logger.js'
 import { TunnelCall, type CallHandler, type CallRequest } from './tunnel-call.js'
@@ -55,7 +56,7 @@ export class BridgeSession {
   readonly #ws: WebSocket
   readonly #options: SessionOptions
   readonly #events: SessionEvents
-  readonly #calls = new Map<number, TunnelCall>()
+  readonly #calls = new StreamTable<TunnelCall>()
   #writer: FrameWriter
   #peer: PeerLimits | undefined
   #nextId = 1
@@ -258,7 +259,7 @@ export class BridgeSession {
     clearInterval(this.#timer)
     clearTimeout(this.#expiry)
     this.#writer.discard()
-    for (const call of [...this.#calls.values()]) call.fail('BRIDGE_DISCONNECTED', `bridge "${this.name}" disconnected during the call`, false)
+    for (const call of this.#calls.values()) call.fail('BRIDGE_DISCONNECTED', `bridge "${this.name}" disconnected during the call`, false)
     this.#calls.clear()
     this.#events.closed(this)
   }

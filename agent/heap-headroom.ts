@@ -6,7 +6,7 @@
  * factor for a small heap (about 3x of ~8 MiB live) the promoted backing stores started
  * incremental marking every ~20 ms of a transfer: 60+ mark-compacts per GiB, a quarter to a
  * third of the cloud's CPU on a download. A growing factor of 5 leaves room for them to be
- * collected in a few full GCs instead (BENCHMARKS.md, "GC headroom").
+ * collected in a few full GCs instead (BENCHMARKS.md, 2026-11-23 evening, "GC headroom").
  *
  * It is set at run time because `--heap-growing-percent` is not allowed in NODE_OPTIONS; V8
  * reads it each time it sets the next limit. A value on node's own command line wins.

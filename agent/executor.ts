@@ -5,7 +5,9 @@
  * address the policy checked (`target.origin`), never to a fresh DNS answer. Bodies pass through
  * byte for byte (no decompression), and a body that ends early is a failure, never a success.
  */
-import { Agent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+// The Agent class alone (undici-agent.d.ts says why not the package index).
+import Agent from 'undici/lib/dispatcher/agent.js'
 import type { ErrorCode } from '../protocol/errors.js'
 import type { HeaderList } from '../protocol/frames.js'
 import type { CheckedTarget } from './policy.js'

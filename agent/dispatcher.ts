@@ -17,6 +17,7 @@ import type { HelloFrame, PeerLimits, WelcomeFrame } from '../protocol/frames.js
 import { FrameWriter } from '../protocol/frame-writer.js'
 import type { AgentJobFrame, CloudJobFrame } from '../protocol/job-frames.js'
 import { StreamTable } from '../protocol/stream-table.js'
+import { dataPayloadLimit } from '../protocol/version.js'
 import { AgentStream, type StreamContext, type StreamObserver } from './stream.js'
 
 /** Target requests started per turn of the event loop (about 5 ms of work). */
@@ -207,7 +208,7 @@ export class AgentSession implements StreamObserver {
       return this.#end('UNSUPPORTED_VERSION', `the cloud chose protocol version ${welcome.version}, which this agent does not speak`, false)
     }
     this.#writer.flush()
-    const maxFrameBytes = Math.min(welcome.limits.maxFrameBytes, welcome.limits.maxMessageBytes - 64)
+    const maxFrameBytes = dataPayloadLimit(welcome.limits)
     this.#writer = new FrameWriter(this.#send, welcome.limits.maxMessageBytes, maxFrameBytes)
     this.#context = {
       ...this.#options.streamContext,

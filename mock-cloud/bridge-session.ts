@@ -11,7 +11,7 @@ import { FrameWriter } from '../protocol/frame-writer.js'
 import type { HelloFrame, PeerLimits } from '../protocol/frames.js'
 import type { AgentJobFrame, CloudJobFrame } from '../protocol/job-frames.js'
 import { StreamTable } from '../protocol/stream-table.js'
-import { CLOSE_CODE, negotiateVersion, PROTOCOL_VERSIONS } from '../protocol/version.js'
+import { CLOSE_CODE, dataPayloadLimit, negotiateVersion, PROTOCOL_VERSIONS } from '../protocol/version.js'
 import type { Logger } from '../agent/logger.js'
 import { TunnelCall, type CallHandler, type CallRequest } from './tunnel-call.js'
 
@@ -100,7 +100,7 @@ export class BridgeSession {
       writer: this.#writer,
       sendWindow: this.#peer.initialWindow,
       receiveWindow: this.#options.limits.initialWindow,
-      maxFrameBytes: this.#maxFrameBytes(this.#peer),
+      maxFrameBytes: dataPayloadLimit(this.#peer),
       maxBodyBytes: this.#options.limits.maxBodyBytes,
       headTimeout: (request.timeoutMs > 0 ? request.timeoutMs : this.#options.defaultCallTimeout) + CALL_TIMEOUT_GRACE,
       closed: (c) => this.#callClosed(c)
@@ -108,11 +108,6 @@ export class BridgeSession {
     this.#calls.set(id, call)
     this.#events.changed(this)
     return call
-  }
-
-  /** Largest DATA payload to send the peer: its frame limit, and room for the frame head in a message. */
-  #maxFrameBytes (peer: PeerLimits): number {
-    return Math.min(peer.maxFrameBytes, peer.maxMessageBytes - 64)
   }
 
   /** Orderly shutdown: GOAWAY, then close once calls are done or `graceMs` passed. */
@@ -221,7 +216,7 @@ export class BridgeSession {
     }
     this.#peer = hello.limits
     this.#writer.flush()
-    this.#writer = new FrameWriter((m) => this.#send(m), hello.limits.maxMessageBytes, this.#maxFrameBytes(hello.limits))
+    this.#writer = new FrameWriter((m) => this.#send(m), hello.limits.maxMessageBytes, dataPayloadLimit(hello.limits))
     this.#writer.write({ type: 'welcome', version, session: this.id, heartbeatMs: this.#options.heartbeatMs, limits: this.#options.limits })
     this.state = 'open'
     this.#timer = setInterval(() => this.#beat(), this.#options.heartbeatMs)

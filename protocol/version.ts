@@ -44,9 +44,17 @@ export const CLOSE_CODE = Object.freeze({
   heartbeatTimeout: 4008
 } as const)
 
+/** Room a message keeps beside one full DATA payload, for its frame header and others, in bytes. */
+const MESSAGE_HEADROOM = 64
+
+/** Largest DATA payload to send `peer`: its frame limit, leaving header room in one of its messages. */
+export function dataPayloadLimit (peer: Pick<PeerLimits, 'maxFrameBytes' | 'maxMessageBytes'>): number {
+  return Math.min(peer.maxFrameBytes, peer.maxMessageBytes - MESSAGE_HEADROOM)
+}
+
 /** Limits for a given message size: frames fill a message less its header room. */
 export function limitsFor (maxMessageBytes: number, base: PeerLimits = DEFAULT_LIMITS): PeerLimits {
-  return { ...base, maxMessageBytes, maxFrameBytes: Math.min(base.maxFrameBytes, maxMessageBytes - 64) }
+  return { ...base, maxMessageBytes, maxFrameBytes: dataPayloadLimit({ maxFrameBytes: base.maxFrameBytes, maxMessageBytes }) }
 }
 
 /** What each side is willing to receive unless configured otherwise. */

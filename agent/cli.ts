@@ -14,7 +14,7 @@ import {
 } from './options.js'
 import type { HostInfo, OptionSources } from './options.js'
 import { VERSION } from './package-info.js'
-import { applyHeapHeadroom } from './heap-headroom.js'
+import { applyV8Flags } from './v8-flags.js'
 
 /** The process's streams and environment, passed in so the CLI can run inside a test. */
 export interface CliIo {
@@ -47,7 +47,7 @@ const HANDLERS: Readonly<Record<CommandName, Handler>> = {
   async agent ({ sources, host, io }) {
     const options = await loadSecretFile(resolveAgentOptions(sources, host))
     traceOptions(io, options)
-    applyHeapHeadroom()
+    applyV8Flags('agent')
     const { runAgent } = await import('./run-agent.js')
     return await runAgent(options)
   },
@@ -66,7 +66,7 @@ const HANDLERS: Readonly<Record<CommandName, Handler>> = {
   async 'mock-cloud' ({ sources, host, io }) {
     const options = resolveMockCloudOptions(sources, host)
     traceOptions(io, options)
-    applyHeapHeadroom()
+    applyV8Flags('mock-cloud')
     const { runMockCloud } = await import('../mock-cloud/run.js')
     return await runMockCloud(options)
   },

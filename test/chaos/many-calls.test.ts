@@ -16,7 +16,7 @@ import { describe, isError, outcomeOf, relayUrl } from './calls.js'
 import type { Outcome } from './calls.js'
 import { AGENT_ARGS, CLOUD_ARGS, SCALE, caseTimeout } from './chaos-config.js'
 import { GATE_ANSWER_BYTES } from './chaos-target.js'
-import { mib, watchRss } from './probes.js'
+import { highWaterOf, mib, watchRss } from './probes.js'
 import { startRemoteTarget } from './remote-target.js'
 import type { RemoteTarget } from './remote-target.js'
 
@@ -73,7 +73,8 @@ test(`${N} concurrent calls with 1 KiB answers, all in flight at once: every ans
   const startedAt = performance.now()
   const outcomes = await Promise.all(Array.from({ length: N }, (_, i) => gateCall('wide', 'all', `all-${i}`, N)))
   const ms = performance.now() - startedAt
-  const [agentPeak, cloudPeak] = [agentRss.stop(), cloudRss.stop()]
+  const agentPeak = Math.max(agentRss.stop(), highWaterOf(wide.proc.child.pid!))
+  const cloudPeak = Math.max(cloudRss.stop(), highWaterOf(cloud.proc.child.pid!))
   const gate = await (target as RemoteTarget).gate('all')
   t.diagnostic(`${N} calls in ${Math.round(ms)} ms, ${gate.peak} held at the target at once; peak RSS agent ${mib(agentPeak)} MiB, cloud ${mib(cloudPeak)} MiB`)
   const wrong = wrongAnswers([...outcomes.entries()], 'all-')

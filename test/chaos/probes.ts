@@ -2,7 +2,7 @@
  * Measurements the chaos cases report and assert on: resident memory of child processes sampled
  * over time, percentiles, and how crowded a series of arrival times is.
  */
-import { sampleChildRss } from '../support/resources.js'
+import { peakChildRss, sampleChildRss } from '../support/resources.js'
 
 /** Bytes in a MiB, for readable figures. */
 export const MiB = 1024 * 1024
@@ -38,6 +38,16 @@ export function watchRss (pid: number, intervalMs = 100): RssWatch {
       return peak
     }
   }
+}
+
+/**
+ * The most resident memory a running process has had since it started (the kernel's high-water
+ * mark), in bytes; throws once it is gone. A spike shorter than a watch's interval shows here.
+ */
+export function highWaterOf (pid: number): number {
+  const rss = peakChildRss(pid)
+  if (rss === undefined) throw new Error(`process ${pid} is gone`)
+  return rss
 }
 
 /** Resident memory of a running process, in bytes; throws once it is gone. */

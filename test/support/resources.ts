@@ -54,6 +54,19 @@ export function snapshotResources (): ResourceSnapshot {
 
 /** Resident memory of process `pid` (VmRSS), in bytes; `undefined` once the process is gone. */
 export function sampleChildRss (pid: number): number | undefined {
+  return statusBytes(pid, 'VmRSS')
+}
+
+/**
+ * The most resident memory process `pid` has had since it started (the kernel's VmHWM), in
+ * bytes; `undefined` once the process is gone. Unlike samples, it misses no short spike.
+ */
+export function peakChildRss (pid: number): number | undefined {
+  return statusBytes(pid, 'VmHWM')
+}
+
+/** A `kB` line of `/proc/<pid>/status`, in bytes. */
+function statusBytes (pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   let status: string
   try {
     status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -61,8 +74,8 @@ export function sampleChildRss (pid: number): number | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)
-  // A zombie (exited, not yet reaped) has no VmRSS line.
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status)
+  // A zombie (exited, not yet reaped) has no Vm lines.
   return match === null ? undefined : Number(match[1]) * 1024
 }
 

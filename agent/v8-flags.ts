@@ -39,19 +39,19 @@ const TUNINGS: readonly Tuning[] = [
 ]
 
 /** True when `arg` sets V8 flag `name` in any spelling: `--name`, `--no-name`, `--name=v`, with `-` or `_`. */
-function names (arg: string, name: string): boolean {
+function setsFlag (arg: string, name: string): boolean {
   const match = /^--(?:no[-_])?([a-z_-]+)(?:=.*)?$/.exec(arg)
   return match !== null && match[1].replaceAll('_', '-') === name
 }
 
-/** The flags `process` sets at start, less those node's command line (`execArgv`) already names. */
-export function v8FlagsFor (process: RelayProcess, execArgv: readonly string[]): string[] {
+/** The flags `role` sets at start, less those node's command line (`execArgv`) already names. */
+export function v8FlagsFor (role: RelayProcess, execArgv: readonly string[]): string[] {
   return TUNINGS
-    .filter((t) => t.for.includes(process) && !execArgv.some((arg) => t.names.some((name) => names(arg, name))))
+    .filter((t) => t.for.includes(role) && !execArgv.some((arg) => t.names.some((name) => setsFlag(arg, name))))
     .map((t) => t.flag)
 }
 
 /** Sets this process's flags (see the module comment). Call it before undici is loaded. */
-export function applyV8Flags (process: RelayProcess, execArgv: readonly string[] = globalThis.process.execArgv): void {
-  for (const flag of v8FlagsFor(process, execArgv)) setFlagsFromString(flag)
+export function applyV8Flags (role: RelayProcess, execArgv: readonly string[] = process.execArgv): void {
+  for (const flag of v8FlagsFor(role, execArgv)) setFlagsFromString(flag)
 }

@@ -14,9 +14,10 @@
  * - `--liftoff-only` (agent). undici parses HTTP with llhttp compiled to WebAssembly. Once the
  *   parser is hot, V8 recompiles it with TurboFan on a worker thread, and that one compile
  *   takes about 40 MiB of compiler memory for ~100 ms: the agent's resident memory jumped from
- *   ~110 to 141-146 MiB at the start of its first bulk transfer, every time. Baseline-compiled
- *   (Liftoff) code parses small responses 5-8% slower (BENCHMARKS.md, 2026-11-23 night, "The
- *   parser's compile spike"). It must be set before undici compiles the module.
+ *   ~110 to 141-146 MiB at the start of its first bulk transfer, every time. With the parser on
+ *   baseline (Liftoff) code, small requests ran 0-8% slower and bulk transfers no slower
+ *   (BENCHMARKS.md, 2026-11-23 night, "The parser's compile spike"). It must be set before
+ *   undici compiles the module.
  */
 import { setFlagsFromString } from 'node:v8'
 

@@ -2,8 +2,9 @@
  * Resource probes for leak tests: memory, active libuv handles by type, and open file
  * descriptors of this process; resident memory of a child. Linux only (reads /proc).
  */
-import { readFileSync, readdirSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
+import { procStatusBytes } from '../../bench/rss.js'
 
 /** What this process holds at one moment. */
 export interface ResourceSnapshot {
@@ -65,18 +66,10 @@ export function peakChildRss (pid: number): number | undefined {
   return statusBytes(pid, 'VmHWM')
 }
 
-/** A `kB` line of `/proc/<pid>/status`, in bytes. */
+/** A `kB` line of `/proc/<pid>/status`, in bytes; `undefined` once the process is gone (a zombie has no such line). */
 function statusBytes (pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  let status: string
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
-  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status)
-  // A zombie (exited, not yet reaped) has no Vm lines.
-  return match === null ? undefined : Number(match[1]) * 1024
+  const bytes = procStatusBytes(pid, field)
+  return bytes === 0 ? undefined : bytes
 }
 
 /** Types and counts (and `fds`) in `now` above `baseline`; empty when nothing is. */
